@@ -1,0 +1,74 @@
+# The gateway and its contract suite. `make e2e` runs the suite on the embedded control plane and
+# writes reports/; `make test` runs every test. See README.md.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+GO ?= go
+RUNS ?= 5
+E2E_FLAGS ?=
+
+.PHONY: all deps controlplane generate verify-generate verify unit e2e e2e-must-fail test flake bench clean-cluster clean
+
+all: test
+
+## deps: download the Go modules of the project, its control-plane build and its tools
+deps:
+	$(GO) mod download
+	cd support/controlplane/build && $(GO) mod download
+	cd hack/tools && $(GO) mod download
+
+## controlplane: build kube-apiserver and etcd from Go modules once (8-10 min cold, then cached)
+controlplane:
+	$(GO) run ./support/cmd/controlplane
+
+## generate: regenerate deepcopy, CRD and RBAC with controller-gen
+generate:
+	bash hack/generate.sh
+
+## verify-generate: fail when the committed generated files are stale
+verify-generate:
+	bash hack/verify-generate.sh
+
+## verify: formatting, vet, generated files, and the black-box rule
+verify: verify-generate
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "not gofmt-clean: $$unformatted (run gofmt -w)"; exit 1; fi
+	$(GO) vet ./...
+	@if grep -rn --include='*.go' '"github.com/kubernaut/gateway-contract/gateway/internal' steps support e2e; then \
+	  echo "steps/, support/ and e2e/ must not import gateway/internal: the suite is black-box"; exit 1; fi
+
+## unit: unit, property and fuzz-seed tests of the gateway and the harness (includes the local control plane test)
+unit:
+	$(GO) test -count=1 -timeout 30m ./gateway/... ./support/...
+
+## e2e: the contract suite on the embedded control plane (E2E_CLUSTER picks another); reports in reports/
+e2e:
+	mkdir -p reports
+	$(GO) test -count=1 -v -timeout 30m ./e2e $(E2E_FLAGS) 2>&1 | tee reports/e2e.log
+
+## e2e-must-fail: prove the suite can fail: with retries off, the resilience scenarios must fail
+e2e-must-fail:
+	bash hack/must-fail.sh
+
+## test: every test: verify, unit, the contract suite, and the proof that it can fail
+test: verify unit e2e e2e-must-fail
+
+## flake: run the suite RUNS times and merge the results; the report shows pass rates and flaky scenarios
+flake:
+	rm -rf reports/flake; mkdir -p reports/flake
+	for i in $$(seq 1 $(RUNS)); do \
+	  E2E_REPORT_DIR=reports/flake/run-$$i $(GO) test -count=1 -timeout 30m ./e2e >reports/flake/run-$$i.log 2>&1 \
+	    && echo "flake: run $$i passed" || echo "flake: run $$i failed (log: reports/flake/run-$$i.log)"; \
+	done
+	$(GO) run ./support/cmd/trace --catalog features/requirements.yaml --out reports/flake \
+	  $$(for i in $$(seq 1 $(RUNS)); do echo reports/flake/run-$$i/cucumber.json reports/flake/run-$$i/cucumber-quarantine.json; done)
+
+## bench: benchmarks of the gateway's request path and the harness, with allocations
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./gateway/... ./support/...
+
+## clean-cluster: remove namespaces that crashed runs left on the cluster of KUBECONFIG
+clean-cluster:
+	$(GO) run ./support/cmd/cleanup
+
+clean:
+	rm -rf reports bin

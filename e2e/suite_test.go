@@ -1,0 +1,112 @@
+// Package e2e is the contract suite's `go test` entry point: it starts the harness (cluster,
+// CRD, fault proxy, gateway), runs every feature under features/ through godog with each
+// scenario as a subtest, and writes the reports: cucumber JSON, JUnit XML and the requirement
+// traceability report.
+package e2e
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cucumber/godog"
+
+	"github.com/kubernaut/gateway-contract/steps"
+	"github.com/kubernaut/gateway-contract/support/harness"
+)
+
+var (
+	tags        = flag.String("e2e.tags", os.Getenv("E2E_TAGS"), "godog tag expression selecting scenarios, e.g. '@dedup && ~@dedicated-gateway' (env E2E_TAGS)")
+	concurrency = flag.Int("e2e.concurrency", envInt("E2E_CONCURRENCY", 8), "scenarios run at once (env E2E_CONCURRENCY)")
+	seed        = flag.Int64("e2e.seed", int64(envInt("E2E_SEED", 0)), "random order seed; 0 picks one and prints it (env E2E_SEED)")
+	reportDir   = flag.String("e2e.reports", os.Getenv("E2E_REPORT_DIR"), "where reports go; default <repo>/reports (env E2E_REPORT_DIR)")
+	gate        = flag.Bool("e2e.gate", os.Getenv("E2E_TRACE_GATE") != "off", "fail the run when the traceability gate finds an untagged scenario, an unknown tag or an uncovered requirement (E2E_TRACE_GATE=off turns it off)")
+)
+
+func envInt(key string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(key)); err == nil {
+		return v
+	}
+	return def
+}
+
+func TestFeatures(t *testing.T) {
+	begin := time.Now()
+	settings, err := harness.SettingsFromEnv(os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *concurrency < 1 {
+		t.Fatalf("-e2e.concurrency=%d: run at least one scenario at a time", *concurrency)
+	}
+	out, err := reportsDir(*reportDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	h, err := harness.Setup(ctx, settings, os.Stderr)
+	if err != nil {
+		t.Fatalf("setting up the suite: %v", err)
+	}
+	defer h.Teardown(ctx)
+
+	order := *seed
+	if order == 0 {
+		order = time.Now().UnixNano()
+	}
+	fmt.Fprintf(os.Stderr, "e2e: random order seed %d (rerun in this order with E2E_SEED=%d), %d scenarios at once\n", order, order, *concurrency)
+
+	mainRun := runFeatures(t, h, out, "cucumber.json", "junit.xml", andTags(*tags, "~@quarantine"), order, t)
+	// Quarantined scenarios still run, in their own pass, so that their failures reach the
+	// report (at the top, with the reason) without failing the build.
+	quarantine := runFeatures(t, h, out, "cucumber-quarantine.json", "junit-quarantine.xml", andTags(*tags, "@quarantine"), order, nil)
+	if quarantine != 0 {
+		fmt.Fprintf(os.Stderr, "e2e: quarantined scenarios failed; see the top of %s/traceability.md\n", out)
+	}
+
+	rep, err := writeTraceability(out, settings)
+	if err != nil {
+		t.Errorf("traceability report: %v", err)
+	} else if gerr := rep.Gate(); gerr != nil && *gate && *tags == "" {
+		t.Errorf("traceability gate (turn it off for exploratory runs with E2E_TRACE_GATE=off): %v", gerr)
+	}
+	printTimings(h, begin, out, mainRun)
+}
+
+// runFeatures runs one godog pass; tt is nil for a pass whose failures must not fail the test.
+func runFeatures(t *testing.T, h *harness.Harness, out, cucumber, junit, tagExpr string, order int64, tt *testing.T) int {
+	t.Helper()
+	opts := godog.Options{
+		Format:      fmt.Sprintf("progress,cucumber:%s/%s,junit:%s/%s", out, cucumber, out, junit),
+		Paths:       []string{featuresDir()},
+		Tags:        tagExpr,
+		Strict:      true,
+		Concurrency: *concurrency,
+		Randomize:   order,
+		TestingT:    tt,
+		NoColors:    true,
+	}
+	return godog.TestSuite{Name: "gateway-contract", ScenarioInitializer: steps.Initializer(h), Options: &opts}.Run()
+}
+
+func andTags(user, extra string) string {
+	if strings.TrimSpace(user) == "" {
+		return extra
+	}
+	return "(" + user + ") && " + extra
+}
+
+func printTimings(h *harness.Harness, begin time.Time, out string, status int) {
+	t := h.Timings
+	fmt.Fprintf(os.Stderr, "\ne2e: cluster %q started in %s", h.Cluster.Name(), t.ClusterStart.Round(time.Millisecond))
+	if t.ControlPlaneStart > 0 {
+		fmt.Fprintf(os.Stderr, " (control plane ready in %s)", t.ControlPlaneStart.Round(time.Millisecond))
+	}
+	fmt.Fprintf(os.Stderr, "; gateway built in %s, started in %s\n", t.GatewayBuild.Round(time.Millisecond), t.GatewayStart.Round(time.Millisecond))
+	fmt.Fprintf(os.Stderr, "e2e: suite wall time %s (status %d); reports in %s\n", time.Since(begin).Round(time.Millisecond), status, out)
+}

@@ -1,0 +1,122 @@
+@resilience
+Feature: Signals survive Kubernetes API failures
+  As the operator of a cluster
+  I want the gateway to ride out a struggling Kubernetes API without losing or doubling a signal
+  So that an incident in the control plane does not hide the incidents it causes
+
+  Faults are real: the gateway reaches the Kubernetes API through a proxy that fails the
+  requests of this scenario's namespace only. Each fault must be seen to fire.
+
+  @BR-GATEWAY-018
+  Scenario Outline: A transient API failure is retried until the request is created
+    Given the Kubernetes API will fail the next 2 attempts to create a remediation request with <failure>
+    When Alertmanager sends a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
+    Then the gateway answers 201
+    And the fault fired 2 times
+    And a remediation request exists for "HighMemoryUsage" on pod "api-7f9c"
+    And the namespace holds exactly 1 remediation request
+
+    Examples:
+      | failure                 |
+      | status 500              |
+      | status 502              |
+      | status 503              |
+      | status 504              |
+      | a reset connection      |
+      | a dropped connection    |
+      | no answer at all        |
+
+  @BR-GATEWAY-018
+  Scenario: Retries back off further each time
+    Given the Kubernetes API will fail the next 4 attempts to create a remediation request with status 503
+    When Alertmanager sends a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
+    Then the gateway answers 201
+    And the fault fired 4 times
+    And the gateway waited longer before each retry than before the one before
+
+  @BR-GATEWAY-018
+  Scenario: A failure while counting a repeat is retried too
+    Given Alertmanager has sent a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
+    And the Kubernetes API will fail the next 2 attempts to update a remediation request's status with status 503
+    When Alertmanager sends a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
+    Then the gateway answers 202
+    And the fault fired 2 times
+    And the remediation request for "HighMemoryUsage" on pod "api-7f9c" has occurrence count 2
+
+  @BR-GATEWAY-019
+  Scenario: When the API asks the gateway to slow down, it waits as long as asked
+    Given the Kubernetes API will throttle the next attempt to create a remediation request, asking for a retry after 1 second
+    When Alertmanager sends a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
+    Then the gateway answers 201
+    And the fault fired 1 time
+    And the gateway waited at least 1 second before trying again
+
+  @BR-GATEWAY-020
+  Scenario: A signal that cannot be stored is refused so that Alertmanager sends it again
+    Given the Kubernetes API fails every attempt to create a remediation request with status 503
+    When Alertmanager sends a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
+    Then the gateway answers 503 with a Retry-After header
+    And the fault fired at least 2 times
+    And the namespace holds no remediation requests
+    When the Kubernetes API recovers
+    And Alertmanager delivers the same notification again
+    Then the gateway answers 201
+    And the namespace holds exactly 1 remediation request
+    And the remediation request for "HighMemoryUsage" on pod "api-7f9c" has occurrence count 1
+
+  @BR-GATEWAY-020 @BR-GATEWAY-001
+  Scenario: Alertmanager redelivering a batch through an outage ends with each alert stored once
+    Given the Kubernetes API will fail attempts to create a remediation request with status 503 for the next 2 seconds
+    When Alertmanager delivers a batch of firing alerts, redelivering on 503 until it is accepted:
+      | alert      | kind       | target   | severity |
+      | HighMemory | pod        | web-1    | critical |
+      | HighMemory | pod        | web-2    | critical |
+      | Saturation | deployment | checkout | warning  |
+    Then the gateway answered 503 at least once before accepting the batch
+    And the fault fired at least 2 times
+    And the namespace holds exactly 3 remediation requests
+    And each remediation request has occurrence count 1
+
+  @BR-GATEWAY-020
+  Scenario: A batch that is stored only in part is refused, and its redelivery stores the rest once
+    Given the Kubernetes API fails every attempt to create a remediation request for pod "web-2" with status 503
+    When Alertmanager sends a batch of firing alerts:
+      | alert      | kind | target | severity |
+      | HighMemory | pod  | web-1  | critical |
+      | HighMemory | pod  | web-2  | critical |
+    Then the gateway answers 503 with a Retry-After header
+    And the namespace holds exactly 1 remediation request
+    When the Kubernetes API recovers
+    And Alertmanager delivers the same notification again
+    Then the gateway answers 201
+    And the response reports 1 created and 1 duplicate
+    And the namespace holds exactly 2 remediation requests
+
+  @BR-GATEWAY-021
+  Scenario Outline: A permanent API error is not retried
+    Given the Kubernetes API will reject the next attempt to create a remediation request with status <status>
+    When Alertmanager sends a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
+    Then the gateway answers 500 with problem details
+    And the fault fired exactly 1 time
+    And the gateway did not try again
+
+    Examples:
+      | status |
+      | 400    |
+      | 403    |
+      | 422    |
+
+  @BR-GATEWAY-022
+  Scenario: A slow API within the deadline still succeeds
+    Given the Kubernetes API answers this namespace's requests after a delay of 300 milliseconds
+    When Alertmanager sends a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
+    Then the gateway answers 201
+    And the delay was applied to at least 2 requests
+    And a remediation request exists for "HighMemoryUsage" on pod "api-7f9c"
+
+  @BR-GATEWAY-022 @BR-GATEWAY-020
+  Scenario: An API slower than the deadline gives 503, and nothing is acknowledged
+    Given the Kubernetes API answers this namespace's requests after a delay of 6 seconds
+    When Alertmanager sends a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
+    Then the gateway answers 503 with a Retry-After header
+    And the delay was applied to at least 1 request

@@ -1,0 +1,73 @@
+@ops
+Feature: The gateway can be operated safely
+  As the platform team that runs the gateway
+  I want it to report its health and work truthfully, with no more rights than it needs,
+  and to stop without losing what it accepted
+
+  @BR-GATEWAY-030 @dedicated-gateway
+  Scenario: Readiness follows the reachability of the Kubernetes API
+    Given a dedicated gateway with its own path to the Kubernetes API
+    Then the gateway reports ready
+    When the Kubernetes API becomes unreachable
+    Then the gateway reports not ready
+    And the gateway still reports alive
+    When the Kubernetes API becomes reachable again
+    Then the gateway reports ready
+
+  @BR-GATEWAY-030 @BR-GATEWAY-020 @dedicated-gateway
+  Scenario: During a full API outage signals are refused, then stored once after it
+    Given a dedicated gateway with its own path to the Kubernetes API
+    When the Kubernetes API becomes unreachable
+    And Alertmanager sends a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
+    Then the gateway answers 503 with a Retry-After header
+    When the Kubernetes API becomes reachable again
+    And Alertmanager delivers the same notification again
+    Then the gateway answers 201
+    And the namespace holds exactly 1 remediation request
+
+  @BR-GATEWAY-031 @dedicated-gateway
+  Scenario: Metrics count what the gateway received, created, counted as repeats and retried
+    Given a dedicated gateway with its own path to the Kubernetes API
+    And the Kubernetes API will fail the next 1 attempt to create a remediation request with status 503
+    When Alertmanager sends a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
+    And Alertmanager sends a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
+    And Alertmanager sends a resolved alert "HighMemoryUsage" for pod "api-7f9c"
+    Then the gateway's metrics show:
+      | metric                                           | value |
+      | gateway_signals_received_total{source="prometheus"}     | 3     |
+      | gateway_signals_created_total{source="prometheus"}      | 1     |
+      | gateway_signals_deduplicated_total{source="prometheus"} | 1     |
+      | gateway_signals_ignored_total{source="prometheus"}      | 1     |
+      | gateway_k8s_api_retries_total{reason="503"}             | 1     |
+    And the gateway's metrics time at least 3 requests
+
+  @BR-GATEWAY-032
+  Scenario: The gateway does its work under its own identity
+    When Alertmanager sends a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
+    Then the gateway answers 201
+    And every request the gateway made to the Kubernetes API used its own service account
+
+  @BR-GATEWAY-032
+  Scenario Outline: The gateway holds exactly the permissions in its manifest
+    Then the gateway's identity <may or may not> <verb> <resource>
+
+    Examples:
+      | may or may not | verb   | resource                           |
+      | may            | create | remediation requests               |
+      | may            | list   | remediation requests               |
+      | may            | update | remediation request status         |
+      | may not        | delete | remediation requests               |
+      | may not        | update | remediation requests               |
+      | may not        | get    | secrets                            |
+      | may not        | list   | namespaces                         |
+
+  @BR-GATEWAY-040 @dedicated-gateway
+  Scenario: On shutdown, a signal in flight is completed and stored
+    Given a dedicated gateway with its own path to the Kubernetes API
+    And the Kubernetes API answers this namespace's requests after a delay of 500 milliseconds
+    When Alertmanager sends a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c" without waiting for the answer
+    And the gateway is told to stop while the alert is in flight
+    Then the gateway reports not ready while it stops
+    And the alert in flight is answered 201
+    And the gateway process exits cleanly
+    And a remediation request exists for "HighMemoryUsage" on pod "api-7f9c"

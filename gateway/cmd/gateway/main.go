@@ -1,0 +1,139 @@
+// Command gateway receives Alertmanager webhooks and Kubernetes events and records them as
+// RemediationRequests. See docs/design.md for its HTTP contract and flags.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/klog/v2"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/kubernaut/gateway-contract/gateway/internal/config"
+	"github.com/kubernaut/gateway-contract/gateway/internal/kubeclient"
+	"github.com/kubernaut/gateway-contract/gateway/internal/kuberetry"
+	"github.com/kubernaut/gateway-contract/gateway/internal/logging"
+	"github.com/kubernaut/gateway-contract/gateway/internal/metrics"
+	"github.com/kubernaut/gateway-contract/gateway/internal/readiness"
+	"github.com/kubernaut/gateway-contract/gateway/internal/remediation"
+	"github.com/kubernaut/gateway-contract/gateway/internal/server"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	cfg, err := config.Parse("gateway", args, os.Getenv, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gateway:", err)
+		return 2
+	}
+	log := logging.New(os.Stderr, cfg.LogLevel)
+	slog.SetDefault(log)
+	// client-go and controller-runtime log through klog and logr; send both to the same JSON stream.
+	sink := logr.FromSlogHandler(log.Handler())
+	klog.SetLogger(sink)
+	ctrllog.SetLogger(sink)
+
+	if err := serve(cfg, log); err != nil {
+		log.Error("gateway failed", "error", err.Error())
+		return 1
+	}
+	return 0
+}
+
+func serve(cfg *config.Config, log *slog.Logger) error {
+	restCfg, err := kubeclient.RESTConfig(cfg.Kubeconfig, float32(cfg.KubeQPS), cfg.KubeBurst)
+	if err != nil {
+		return err
+	}
+	kube, err := kubeclient.New(restCfg)
+	if err != nil {
+		return err
+	}
+	ready, err := readiness.NewDiscovery(restCfg)
+	if err != nil {
+		return err
+	}
+	m := metrics.New(kuberetry.TransientReasons)
+	policy := &kuberetry.Policy{
+		Attempts:       cfg.RetryAttempts,
+		InitialBackoff: cfg.RetryInitialBackoff,
+		MaxBackoff:     cfg.RetryMaxBackoff,
+		CallTimeout:    cfg.APICallTimeout,
+		OnRetry: func(ctx context.Context, r kuberetry.Retry) {
+			m.APIRetries.WithLabelValues(r.Reason).Inc()
+			logging.FromContext(ctx).Warn("retrying kubernetes api call", "attempt", r.Attempt, "reason", r.Reason,
+				"backoff", r.Backoff.String(), "op", r.Op, "error", r.Err.Error())
+		},
+	}
+	srv := server.New(server.Options{
+		Processor: &remediation.Service{
+			Client:            kube,
+			Retry:             policy,
+			FallbackNamespace: cfg.FallbackNamespace,
+		},
+		Readiness:             ready,
+		Metrics:               m,
+		Logger:                log,
+		MaxBodyBytes:          cfg.MaxBodyBytes,
+		RequestDeadline:       cfg.RequestDeadline,
+		UnavailableRetryAfter: cfg.UnavailableRetryAfter,
+	})
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	httpSrv := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      cfg.RequestDeadline + 30*time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// Request contexts derive from Background, never from the signal context: shutdown must let
+		// in-flight requests finish, not cancel them.
+		BaseContext: func(net.Listener) context.Context { return context.Background() },
+	}
+
+	stop, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer cancel()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpSrv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "fallback_namespace", cfg.FallbackNamespace)
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-stop.Done():
+	}
+	cancel() // a second signal now terminates the process the default way
+
+	log.Info("shutdown started: readiness now fails", "shutdown_delay", cfg.ShutdownDelay.String())
+	srv.SetShuttingDown()
+	time.Sleep(cfg.ShutdownDelay)
+
+	ctx, cancelShutdown := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancelShutdown()
+	if err := httpSrv.Shutdown(ctx); err != nil {
+		log.Warn("in-flight requests did not finish in time", "shutdown_timeout", cfg.ShutdownTimeout.String(), "error", err.Error())
+		_ = httpSrv.Close()
+	}
+	log.Info("stopped")
+	return nil
+}

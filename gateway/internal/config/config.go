@@ -1,0 +1,158 @@
+// Package config reads the gateway's settings from flags, each with a GATEWAY_<NAME> environment
+// fallback, so that the same binary is configured by the suite's launcher (flags) and by a Deployment
+// (environment) without a config file.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kubernaut/gateway-contract/gateway/internal/logging"
+)
+
+// Config is the gateway's configuration; docs/design.md documents each field's flag.
+type Config struct {
+	Listen                string
+	Kubeconfig            string
+	FallbackNamespace     string
+	RetryAttempts         int
+	RetryInitialBackoff   time.Duration
+	RetryMaxBackoff       time.Duration
+	RequestDeadline       time.Duration
+	APICallTimeout        time.Duration
+	UnavailableRetryAfter time.Duration
+	MaxBodyBytes          int64
+	KubeQPS               float64
+	KubeBurst             int
+	ShutdownDelay         time.Duration
+	ShutdownTimeout       time.Duration
+	LogLevel              slog.Level
+}
+
+// EnvName is the environment fallback of a flag: GATEWAY_ and the name in upper snake case.
+func EnvName(flagName string) string {
+	return "GATEWAY_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// Parse reads args (without the program name). A flag wins over its environment variable, which
+// wins over the default. With -h or --help it prints the usage to out and returns flag.ErrHelp.
+func Parse(name string, args []string, getenv func(string) string, out io.Writer) (*Config, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	c := &Config{}
+	var logLevel string
+	var errs []error
+
+	str := func(p *string, flagName, def, usage string) {
+		if v := getenv(EnvName(flagName)); v != "" {
+			def = v
+		}
+		fs.StringVar(p, flagName, def, usage+" (env "+EnvName(flagName)+")")
+	}
+	dur := func(p *time.Duration, flagName string, def time.Duration, usage string) {
+		if v := getenv(EnvName(flagName)); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", EnvName(flagName), err))
+			} else {
+				def = d
+			}
+		}
+		fs.DurationVar(p, flagName, def, usage+" (env "+EnvName(flagName)+")")
+	}
+	integer := func(p *int, flagName string, def int, usage string) {
+		if v := getenv(EnvName(flagName)); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", EnvName(flagName), err))
+			} else {
+				def = n
+			}
+		}
+		fs.IntVar(p, flagName, def, usage+" (env "+EnvName(flagName)+")")
+	}
+	int64Var := func(p *int64, flagName string, def int64, usage string) {
+		if v := getenv(EnvName(flagName)); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", EnvName(flagName), err))
+			} else {
+				def = n
+			}
+		}
+		fs.Int64Var(p, flagName, def, usage+" (env "+EnvName(flagName)+")")
+	}
+	float := func(p *float64, flagName string, def float64, usage string) {
+		if v := getenv(EnvName(flagName)); v != "" {
+			n, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", EnvName(flagName), err))
+			} else {
+				def = n
+			}
+		}
+		fs.Float64Var(p, flagName, def, usage+" (env "+EnvName(flagName)+")")
+	}
+
+	str(&c.Listen, "listen", ":8080", "listen address; 127.0.0.1:0 picks a free port")
+	str(&c.Kubeconfig, "kubeconfig", "", "kubeconfig file; empty means in-cluster config")
+	str(&c.FallbackNamespace, "fallback-namespace", "kubernaut-system", "namespace for signals without a usable namespace")
+	integer(&c.RetryAttempts, "retry-attempts", 5, "attempts per Kubernetes API call, including the first (1 = no retry)")
+	dur(&c.RetryInitialBackoff, "retry-initial-backoff", 100*time.Millisecond, "first retry backoff")
+	dur(&c.RetryMaxBackoff, "retry-max-backoff", 2*time.Second, "retry backoff cap")
+	dur(&c.RequestDeadline, "request-deadline", 10*time.Second, "deadline for all the API work of one HTTP request")
+	dur(&c.APICallTimeout, "api-call-timeout", 2*time.Second, "timeout of one Kubernetes API call")
+	dur(&c.UnavailableRetryAfter, "unavailable-retry-after", 5*time.Second, "Retry-After sent with 503")
+	int64Var(&c.MaxBodyBytes, "max-body-bytes", 262144, "request body limit in bytes")
+	float(&c.KubeQPS, "kube-qps", 200, "client-go queries per second")
+	integer(&c.KubeBurst, "kube-burst", 400, "client-go burst")
+	dur(&c.ShutdownDelay, "shutdown-delay", 0, "time between readyz turning 503 and the server stopping")
+	dur(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "time in-flight requests get to finish")
+	str(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		errs = append(errs, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " ")))
+	}
+	level, err := logging.ParseLevel(logLevel)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.LogLevel = level
+	errs = append(errs, c.validate()...)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Config) validate() []error {
+	var errs []error
+	check := func(ok bool, format string, args ...any) {
+		if !ok {
+			errs = append(errs, fmt.Errorf(format, args...))
+		}
+	}
+	check(c.Listen != "", "--listen must not be empty")
+	check(c.FallbackNamespace != "", "--fallback-namespace must not be empty")
+	check(c.RetryAttempts >= 1, "--retry-attempts must be at least 1, got %d", c.RetryAttempts)
+	check(c.RetryInitialBackoff >= 0, "--retry-initial-backoff must not be negative")
+	check(c.RetryMaxBackoff >= c.RetryInitialBackoff, "--retry-max-backoff must be at least --retry-initial-backoff")
+	check(c.RequestDeadline > 0, "--request-deadline must be positive")
+	check(c.APICallTimeout > 0, "--api-call-timeout must be positive")
+	check(c.UnavailableRetryAfter > 0, "--unavailable-retry-after must be positive")
+	check(c.MaxBodyBytes > 0, "--max-body-bytes must be positive")
+	check(c.KubeQPS > 0, "--kube-qps must be positive")
+	check(c.KubeBurst > 0, "--kube-burst must be positive")
+	check(c.ShutdownDelay >= 0, "--shutdown-delay must not be negative")
+	check(c.ShutdownTimeout > 0, "--shutdown-timeout must be positive")
+	return errs
+}

@@ -1,0 +1,149 @@
+package remediation_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kubernaut/gateway-contract/gateway/api/v1alpha1"
+	"github.com/kubernaut/gateway-contract/gateway/internal/kuberetry"
+	"github.com/kubernaut/gateway-contract/gateway/internal/kubetest"
+	"github.com/kubernaut/gateway-contract/gateway/internal/remediation"
+)
+
+// Every class of transient error, on every call the gateway makes, is retried and then succeeds.
+func TestTransientErrorsRetriedThenSuccess(t *testing.T) {
+	verbs := []string{kubetest.VerbList, kubetest.VerbCreate, kubetest.VerbGet, kubetest.VerbStatusUpdate}
+	for reason, injected := range kubetest.TransientErrors() {
+		for _, verb := range verbs {
+			t.Run(reason+"/"+verb, func(t *testing.T) {
+				e := newEnv(t)
+				e.faults.FailN(verb, 2, injected)
+				out, err := e.svc.Process(context.Background(), podSignal("payments", "api-1"))
+				require.NoError(t, err)
+				assert.Equal(t, remediation.StatusCreated, out.Status)
+				assert.EqualValues(t, 1, out.OccurrenceCount, "a retry never counts a signal twice")
+				require.Len(t, e.retries, 2)
+				for _, r := range e.retries {
+					assert.Equal(t, reason, r.Reason)
+				}
+				assert.Len(t, e.list(t), 1)
+			})
+		}
+	}
+}
+
+func TestBlackHoledCallTimesOutAndIsRetried(t *testing.T) {
+	e := newEnv(t)
+	e.faults.Inject(kubetest.VerbCreate, kubetest.Fault{Block: true})
+	start := time.Now()
+	out, err := e.svc.Process(context.Background(), podSignal("payments", "api-1"))
+	require.NoError(t, err)
+	assert.Equal(t, remediation.StatusCreated, out.Status)
+	require.Len(t, e.retries, 1)
+	assert.Equal(t, kuberetry.ReasonTimeout, e.retries[0].Reason)
+	assert.Less(t, time.Since(start), 2*time.Second)
+}
+
+func TestRetriesExhausted(t *testing.T) {
+	e := newEnv(t)
+	e.faults.FailN(kubetest.VerbCreate, 100, apierrors.NewServiceUnavailable("down"))
+	_, err := e.svc.Process(context.Background(), podSignal("payments", "api-1"))
+	var u *kuberetry.UnavailableError
+	require.ErrorAs(t, err, &u)
+	assert.Equal(t, "503", u.Reason)
+	assert.Equal(t, 5, e.faults.Calls(kubetest.VerbCreate), "--retry-attempts bounds the calls")
+	assert.Empty(t, e.list(t), "nothing persisted")
+}
+
+func TestPermanentErrorsNotRetried(t *testing.T) {
+	gr := v1alpha1.Resource(v1alpha1.ResourcePlural)
+	gk := schema.GroupKind{Group: v1alpha1.GroupName, Kind: v1alpha1.Kind}
+	errs := map[string]error{
+		"400":             apierrors.NewBadRequest("bad"),
+		"403":             apierrors.NewForbidden(gr, "x", errors.New("rbac")),
+		"422":             apierrors.NewInvalid(gk, "x", nil),
+		"404 not the ns":  apierrors.NewNotFound(gr, "x"),
+		"404 no details":  &apierrors.StatusError{ErrStatus: apierrors.NewNotFound(gr, "x").ErrStatus},
+		"401":             apierrors.NewUnauthorized("token expired"),
+		"unknown failure": errors.New("x509: certificate signed by unknown authority"),
+	}
+	errs["404 no details"].(*apierrors.StatusError).ErrStatus.Details = nil
+	for name, injected := range errs {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			e.faults.FailN(kubetest.VerbCreate, 1, injected)
+			_, err := e.svc.Process(context.Background(), podSignal("payments", "api-1"))
+			require.Error(t, err)
+			assert.False(t, kuberetry.IsUnavailable(err))
+			assert.ErrorIs(t, err, injected)
+			assert.Equal(t, 1, e.faults.Calls(kubetest.VerbCreate))
+			assert.Empty(t, e.retries)
+			assert.Empty(t, e.list(t))
+		})
+	}
+}
+
+func TestTooManyRequestsRetryAfterHonoured(t *testing.T) {
+	e := newEnv(t)
+	e.faults.FailN(kubetest.VerbCreate, 1, kubetest.TooManyRequests(3))
+	_, err := e.svc.Process(context.Background(), podSignal("payments", "api-1"))
+	require.NoError(t, err)
+	require.Len(t, e.sleeps, 1)
+	assert.Equal(t, 3*time.Second, e.sleeps[0])
+}
+
+// A create whose answer is lost after it took effect: the retry meets AlreadyExists on our own object.
+func TestLostCreateAnswerIsNotASecondObject(t *testing.T) {
+	e := newEnv(t)
+	e.faults.Inject(kubetest.VerbCreate, kubetest.Fault{AfterCall: true, Err: kubetest.TransientErrors()["eof"]})
+	out, err := e.svc.Process(context.Background(), podSignal("payments", "api-1"))
+	require.NoError(t, err)
+	assert.Equal(t, remediation.StatusCreated, out.Status)
+	assert.EqualValues(t, 1, out.OccurrenceCount)
+	assert.Len(t, e.list(t), 1)
+}
+
+// A status update whose answer is lost after it took effect must not be applied twice.
+func TestLostStatusUpdateAnswerIsNotCountedTwice(t *testing.T) {
+	e := newEnv(t)
+	sig := podSignal("payments", "api-1")
+	_, err := e.svc.Process(context.Background(), sig)
+	require.NoError(t, err)
+	e.faults.Inject(kubetest.VerbStatusUpdate, kubetest.Fault{AfterCall: true, Err: kubetest.TransientErrors()["timeout"]})
+	out, err := e.svc.Process(context.Background(), sig)
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, out.OccurrenceCount)
+	assert.EqualValues(t, 2, e.list(t)[0].Status.Deduplication.OccurrenceCount)
+}
+
+func TestConflictsAreRetriedWithAFreshRead(t *testing.T) {
+	e := newEnv(t)
+	sig := podSignal("payments", "api-1")
+	_, err := e.svc.Process(context.Background(), sig)
+	require.NoError(t, err)
+	conflict := apierrors.NewConflict(v1alpha1.Resource(v1alpha1.ResourcePlural), "x", errors.New("modified"))
+	e.faults.FailN(kubetest.VerbStatusUpdate, 3, conflict)
+	out, err := e.svc.Process(context.Background(), sig)
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, out.OccurrenceCount)
+	assert.Empty(t, e.retries, "a conflict is not a transient retry")
+	assert.Equal(t, 1+3+1, e.faults.Calls(kubetest.VerbStatusUpdate), "first signal, three conflicts, success")
+}
+
+func TestRequestDeadlineEndsProcessing(t *testing.T) {
+	e := newEnv(t)
+	e.svc.Retry.Sleep = nil // real waits
+	e.svc.Retry.Attempts = 1000
+	e.faults.FailN(kubetest.VerbList, 1_000_000, apierrors.NewServiceUnavailable("down"))
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err := e.svc.Process(ctx, podSignal("payments", "api-1"))
+	assert.True(t, kuberetry.IsUnavailable(err))
+}

@@ -1,0 +1,256 @@
+// Package remediation turns one firing Signal into a RemediationRequest: it finds the active object of
+// the signal's fingerprint and records an occurrence on it, or creates the next one. It is written so
+// that concurrent gateways (or concurrent requests) agree on one object per fingerprint without any
+// lock: racing creators compute the same name and the API server picks the winner.
+package remediation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kubernaut/gateway-contract/gateway/api/v1alpha1"
+	"github.com/kubernaut/gateway-contract/gateway/internal/kuberetry"
+	"github.com/kubernaut/gateway-contract/gateway/internal/logging"
+	"github.com/kubernaut/gateway-contract/gateway/internal/signal"
+)
+
+// RBAC of the gateway: exactly the calls this package makes. controller-gen turns these markers
+// into the ClusterRole kubernaut-gateway (gateway/config/rbac/role.yaml).
+//
+// +kubebuilder:rbac:groups=kubernaut.ai,resources=remediationrequests,verbs=get;list;create
+// +kubebuilder:rbac:groups=kubernaut.ai,resources=remediationrequests/status,verbs=get;update
+
+// Outcome statuses.
+const (
+	StatusCreated   = "created"
+	StatusDuplicate = "duplicate"
+)
+
+// OriginInvalidNamespace is the origin-namespace label value of a signal whose namespace cannot be a
+// label value (it cannot be a real namespace either).
+const OriginInvalidNamespace = "invalid-namespace"
+
+const (
+	// maxRounds bounds list/create rounds (terminal objects met, objects deleted under us, namespace
+	// fallback); each round means another writer made progress, so a handful is plenty.
+	maxRounds = 10
+	// maxConflicts bounds optimistic-concurrency retries of one status update; every conflict means
+	// another occurrence was recorded, so this allows that many concurrent duplicates.
+	maxConflicts = 1000
+)
+
+// Outcome is what happened to one firing signal.
+type Outcome struct {
+	// Status is StatusCreated or StatusDuplicate.
+	Status string
+	// Namespace and Name locate the RemediationRequest (Namespace is the fallback one when used).
+	Namespace string
+	Name      string
+	// OccurrenceCount is the count after this occurrence was recorded.
+	OccurrenceCount int32
+}
+
+// Service processes firing signals against the Kubernetes API.
+type Service struct {
+	// Client must have v1alpha1 in its scheme, and support the spec.signalFingerprint field selector
+	// (a real API server does through the CRD's selectable field; a fake client needs an index).
+	Client client.Client
+	// Retry wraps every API call.
+	Retry *kuberetry.Policy
+	// FallbackNamespace receives the signals without a usable namespace.
+	FallbackNamespace string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// errRestart asks Process for a new round: the object it worked on became terminal or was deleted.
+var errRestart = errors.New("remediation request changed under us")
+
+// Process records one firing signal: as an occurrence of its active RemediationRequest, or as a new
+// one. Errors are *kuberetry.UnavailableError when a retry could succeed, and permanent otherwise.
+func (s *Service) Process(ctx context.Context, sig *signal.Signal) (Outcome, error) {
+	namespace, fallback := sig.Namespace, false
+	if sig.ClusterScoped() || len(validation.IsDNS1123Label(sig.Namespace)) > 0 {
+		namespace, fallback = s.FallbackNamespace, true
+	}
+	for round := 0; round < maxRounds; round++ {
+		items, err := s.list(ctx, namespace, sig.Fingerprint)
+		if err != nil {
+			return Outcome{}, err
+		}
+		if active := activeOf(items, sig.Fingerprint); active != nil {
+			out, err := s.recordOccurrence(ctx, client.ObjectKeyFromObject(active), false)
+			if errors.Is(err, errRestart) {
+				continue
+			}
+			return out, err
+		}
+
+		name := nextName(sig.Fingerprint, items)
+		obj := s.build(sig, namespace, name, fallback)
+		ambiguous, err := s.create(ctx, obj)
+		switch {
+		case err == nil:
+			out, err := s.recordOccurrence(ctx, client.ObjectKeyFromObject(obj), true)
+			if errors.Is(err, errRestart) {
+				continue
+			}
+			return out, err
+		case apierrors.IsAlreadyExists(err):
+			out, err := s.joinExisting(ctx, client.ObjectKeyFromObject(obj), ambiguous)
+			if errors.Is(err, errRestart) {
+				continue
+			}
+			return out, err
+		case !fallback && namespaceUnusable(err):
+			logging.FromContext(ctx).Info("namespace not usable, using the fallback namespace",
+				"target_namespace", namespace, "fallback_namespace", s.FallbackNamespace, "error", err.Error())
+			namespace, fallback = s.FallbackNamespace, true
+			continue
+		default:
+			return Outcome{}, fmt.Errorf("create remediationrequest %s/%s: %w", namespace, name, err)
+		}
+	}
+	return Outcome{}, &kuberetry.UnavailableError{Op: "process signal", Attempts: maxRounds, Reason: "contention",
+		Err: fmt.Errorf("remediation requests of fingerprint %s kept changing", sig.Fingerprint)}
+}
+
+// joinExisting handles a create that lost the race for a name: the winner's object is the active one
+// unless it is already terminal, in which case a new round picks the next name.
+func (s *Service) joinExisting(ctx context.Context, key client.ObjectKey, ownCreateAmbiguous bool) (Outcome, error) {
+	existing, err := s.get(ctx, key)
+	if apierrors.IsNotFound(err) {
+		return Outcome{}, errRestart
+	}
+	if err != nil {
+		return Outcome{}, err
+	}
+	if v1alpha1.IsTerminalPhase(existing.Status.OverallPhase) {
+		return Outcome{}, errRestart
+	}
+	// A create whose answer was lost may have succeeded: the retry then meets our own object. With no
+	// occurrence recorded on it yet it is ours (or a racer's that has not counted either), so report it
+	// as created; counting stays exact either way.
+	created := ownCreateAmbiguous && existing.Status.Deduplication == nil
+	return s.recordOccurrence(ctx, key, created)
+}
+
+func (s *Service) list(ctx context.Context, namespace, fingerprint string) ([]v1alpha1.RemediationRequest, error) {
+	var items []v1alpha1.RemediationRequest
+	err := s.Retry.Do(ctx, "list remediationrequests", func(ctx context.Context) error {
+		var list v1alpha1.RemediationRequestList
+		if err := s.Client.List(ctx, &list, client.InNamespace(namespace),
+			client.MatchingFields{v1alpha1.FieldSignalFingerprint: fingerprint}); err != nil {
+			return err
+		}
+		items = list.Items
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list remediationrequests in %q: %w", namespace, err)
+	}
+	return items, nil
+}
+
+func (s *Service) get(ctx context.Context, key client.ObjectKey) (*v1alpha1.RemediationRequest, error) {
+	var out *v1alpha1.RemediationRequest
+	err := s.Retry.Do(ctx, "get remediationrequest", func(ctx context.Context) error {
+		rr := &v1alpha1.RemediationRequest{}
+		if err := s.Client.Get(ctx, key, rr); err != nil {
+			return err
+		}
+		out = rr
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get remediationrequest %s: %w", key, err)
+	}
+	return out, nil
+}
+
+// create reports whether any failed attempt was ambiguous (the object may exist because of it).
+func (s *Service) create(ctx context.Context, obj *v1alpha1.RemediationRequest) (bool, error) {
+	ambiguous := false
+	err := s.Retry.Do(ctx, "create remediationrequest", func(ctx context.Context) error {
+		err := s.Client.Create(ctx, obj.DeepCopy())
+		if kuberetry.Ambiguous(err) {
+			ambiguous = true
+		}
+		return err
+	})
+	return ambiguous, err
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// activeOf returns the non-terminal object of the fingerprint with the highest suffix, if any.
+func activeOf(items []v1alpha1.RemediationRequest, fingerprint string) *v1alpha1.RemediationRequest {
+	var best *v1alpha1.RemediationRequest
+	bestN := -1
+	for i := range items {
+		rr := &items[i]
+		if rr.Spec.SignalFingerprint != fingerprint || v1alpha1.IsTerminalPhase(rr.Status.OverallPhase) {
+			continue
+		}
+		if n := suffix(fingerprint, rr.Name); best == nil || n > bestN {
+			best, bestN = rr, n
+		}
+	}
+	return best
+}
+
+// nextName is rr-<fp16>-<n>, n one more than the highest suffix in use (0 when none), so that racing
+// creators of a new fingerprint compute the same name and collide.
+func nextName(fingerprint string, items []v1alpha1.RemediationRequest) string {
+	next := 0
+	for i := range items {
+		if n := suffix(fingerprint, items[i].Name); n >= next {
+			next = n + 1
+		}
+	}
+	return namePrefix(fingerprint) + strconv.Itoa(next)
+}
+
+func namePrefix(fingerprint string) string {
+	return "rr-" + fingerprint[:min(16, len(fingerprint))] + "-"
+}
+
+// suffix is n of a name rr-<fp16>-<n>, or -1 for any other name.
+func suffix(fingerprint, name string) int {
+	rest, ok := strings.CutPrefix(name, namePrefix(fingerprint))
+	if !ok {
+		return -1
+	}
+	n, err := strconv.Atoi(rest)
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
+}
+
+// namespaceUnusable reports a create refused because of its namespace: it does not exist (404 with
+// details.kind namespaces, as the NamespaceLifecycle admission answers) or it is being deleted.
+func namespaceUnusable(err error) bool {
+	if apierrors.IsNotFound(err) {
+		var status apierrors.APIStatus
+		if errors.As(err, &status) && status.Status().Details != nil {
+			kind := status.Status().Details.Kind
+			return kind == "namespaces" || kind == "namespace" || kind == "Namespace"
+		}
+		return false
+	}
+	return apierrors.HasStatusCause(err, "NamespaceTerminating")
+}

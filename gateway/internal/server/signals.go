@@ -1,0 +1,208 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/kubernaut/gateway-contract/gateway/internal/kuberetry"
+	"github.com/kubernaut/gateway-contract/gateway/internal/logging"
+	"github.com/kubernaut/gateway-contract/gateway/internal/metrics"
+	"github.com/kubernaut/gateway-contract/gateway/internal/remediation"
+	"github.com/kubernaut/gateway-contract/gateway/internal/signal"
+)
+
+// StatusIgnored is the result status of a signal that needed no RemediationRequest.
+const StatusIgnored = "ignored"
+
+// Response is the body of a successful signal request.
+type Response struct {
+	RequestID string   `json:"requestId"`
+	Results   []Result `json:"results"`
+}
+
+// Result is the outcome of one signal of the request, in request order.
+type Result struct {
+	Index int `json:"index"`
+	// Alertname is the alertname, or the event reason.
+	Alertname   string `json:"alertname"`
+	Status      string `json:"status"`
+	Fingerprint string `json:"fingerprint"`
+	// Namespace and Name locate the RemediationRequest; empty for ignored signals.
+	Namespace       string `json:"namespace,omitempty"`
+	Name            string `json:"name,omitempty"`
+	OccurrenceCount int32  `json:"occurrenceCount,omitempty"`
+	// Reason says why a signal was ignored.
+	Reason string `json:"reason,omitempty"`
+}
+
+type parseFunc func(body []byte, received time.Time) ([]signal.Signal, error)
+
+func parseAlertmanager(body []byte, received time.Time) ([]signal.Signal, error) {
+	return signal.ParseAlertmanager(body, received)
+}
+
+func parseEvent(body []byte, received time.Time) ([]signal.Signal, error) {
+	s, err := signal.ParseEvent(body, received)
+	if err != nil {
+		return nil, err
+	}
+	return []signal.Signal{s}, nil
+}
+
+// signalHandler validates the request fully before any API call, so a rejected request writes
+// nothing, then processes every signal of it and answers for the batch as a whole.
+func (s *Server) signalHandler(source string, parse parseFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		reject := func(status int, slug, detail string) {
+			s.opts.Metrics.Rejected.WithLabelValues(source, strconv.Itoa(status)).Inc()
+			logging.FromContext(r.Context()).Info("request rejected", "status", status, "problem", slug, "detail", detail)
+			writeProblem(w, r, status, slug, detail)
+		}
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			reject(http.StatusMethodNotAllowed, SlugMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path)
+			return
+		}
+		if detail := checkJSONContentType(r.Header.Get("Content-Type")); detail != "" {
+			reject(http.StatusUnsupportedMediaType, SlugUnsupportedMediaType, detail)
+			return
+		}
+		body, err := s.readBody(w, r)
+		if err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				reject(http.StatusRequestEntityTooLarge, SlugPayloadTooLarge,
+					fmt.Sprintf("the body exceeds %d bytes", s.opts.MaxBodyBytes))
+				return
+			}
+			reject(http.StatusBadRequest, SlugInvalidPayload, "could not read the body: "+err.Error())
+			return
+		}
+		received := s.opts.Now()
+		signals, err := parse(body, received)
+		if err != nil {
+			reject(http.StatusBadRequest, SlugInvalidPayload, err.Error())
+			return
+		}
+		s.opts.Metrics.Received.WithLabelValues(source).Add(float64(len(signals)))
+
+		// The work must finish even when the client goes away or shutdown begins: a half-processed
+		// batch is only safe because redelivery is idempotent, so do not make it common.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.opts.RequestDeadline)
+		defer cancel()
+		batch := s.processAll(ctx, source, signals)
+		switch {
+		case batch.transient != nil:
+			w.Header().Set("Retry-After", retryAfterSeconds(s.opts.UnavailableRetryAfter))
+			reject(http.StatusServiceUnavailable, SlugKubernetesUnavailable, batch.transient.Error())
+		case batch.permanent != nil:
+			reject(http.StatusInternalServerError, SlugKubernetesError, batch.permanent.Error())
+		default:
+			writeJSON(w, batchStatus(batch.results), Response{RequestID: requestIDFrom(r.Context()), Results: batch.results})
+		}
+	}
+}
+
+// batchOutcome is the result of processing every signal of a request.
+type batchOutcome struct {
+	results []Result
+	// transient and permanent are the first failure of each class, nil when none.
+	transient, permanent error
+}
+
+// processAll handles every signal, even after one failed, so that as many as possible are persisted
+// before the sender redelivers the batch.
+func (s *Server) processAll(ctx context.Context, source string, signals []signal.Signal) batchOutcome {
+	results := make([]Result, 0, len(signals))
+	var transientErr, permanentErr error
+	for i := range signals {
+		sig := &signals[i]
+		log := logging.FromContext(ctx).With("namespace", sig.Namespace, "fingerprint", sig.Fingerprint)
+		res := Result{Index: i, Alertname: sig.Name, Fingerprint: sig.Fingerprint}
+		if sig.IgnoreReason != "" {
+			res.Status, res.Reason = StatusIgnored, sig.IgnoreReason
+			s.opts.Metrics.Ignored.WithLabelValues(source).Inc()
+			log.Info("signal ignored", "alertname", sig.Name, "reason", sig.IgnoreReason)
+			results = append(results, res)
+			continue
+		}
+		out, err := s.opts.Processor.Process(logging.WithLogger(ctx, log), sig)
+		if err != nil {
+			err = fmt.Errorf("signal %d (%s): %w", i, sig.Name, err)
+			if kuberetry.IsUnavailable(err) || ctx.Err() != nil {
+				s.opts.Metrics.APIErrors.WithLabelValues(metrics.ClassTransientExhausted).Inc()
+				log.Warn("signal not persisted: kubernetes api unavailable", "alertname", sig.Name, "error", err.Error())
+				if transientErr == nil {
+					transientErr = err
+				}
+			} else {
+				s.opts.Metrics.APIErrors.WithLabelValues(metrics.ClassPermanent).Inc()
+				log.Error("signal not persisted: kubernetes api error", "alertname", sig.Name, "error", err.Error())
+				if permanentErr == nil {
+					permanentErr = err
+				}
+			}
+			continue
+		}
+		res.Status, res.Namespace, res.Name, res.OccurrenceCount = out.Status, out.Namespace, out.Name, out.OccurrenceCount
+		if out.Status == remediation.StatusCreated {
+			s.opts.Metrics.Created.WithLabelValues(source).Inc()
+		} else {
+			s.opts.Metrics.Deduplicated.WithLabelValues(source).Inc()
+		}
+		log.Info("signal persisted", "alertname", sig.Name, "status", out.Status,
+			"rr_namespace", out.Namespace, "rr_name", out.Name, "occurrence_count", out.OccurrenceCount)
+		results = append(results, res)
+	}
+	return batchOutcome{results: results, transient: transientErr, permanent: permanentErr}
+}
+
+// batchStatus is 201 if any signal created an object, else 202 if any was a duplicate, else 200.
+func batchStatus(results []Result) int {
+	code := http.StatusOK
+	for _, r := range results {
+		switch r.Status {
+		case remediation.StatusCreated:
+			return http.StatusCreated
+		case StatusIgnored:
+		default:
+			code = http.StatusAccepted
+		}
+	}
+	return code
+}
+
+// readBody reads at most MaxBodyBytes; a declared or actual larger body gives *http.MaxBytesError.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.ContentLength > s.opts.MaxBodyBytes {
+		return nil, &http.MaxBytesError{Limit: s.opts.MaxBodyBytes}
+	}
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
+}
+
+// checkJSONContentType returns why the media type is refused, or "" for application/json with any
+// parameters (such as charset).
+func checkJSONContentType(header string) string {
+	if header == "" {
+		return "Content-Type is missing; send application/json"
+	}
+	mediaType, _, err := mime.ParseMediaType(header)
+	if err != nil {
+		return fmt.Sprintf("Content-Type %q cannot be parsed; send application/json", header)
+	}
+	if mediaType != "application/json" {
+		return fmt.Sprintf("Content-Type %q is not supported; send application/json", mediaType)
+	}
+	return ""
+}
+
+func retryAfterSeconds(d time.Duration) string {
+	return strconv.Itoa(max(1, int(math.Ceil(d.Seconds()))))
+}

@@ -1,0 +1,71 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/cucumber/godog"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubernaut/gateway-contract/support/faultproxy"
+)
+
+// attachEvidence adds what a person needs to understand a failed scenario to the cucumber JSON
+// (and so to the HTML report): the gateway's log lines for the scenario, the objects and events
+// in its namespace, and the fault proxy's record of the gateway's API calls.
+func attachEvidence(ctx context.Context, st *scenario) context.Context {
+	text := func(name, body string) godog.Attachment {
+		if body == "" {
+			body = "(nothing)"
+		}
+		return godog.Attachment{FileName: name, MediaType: "text/plain", Body: []byte(body)}
+	}
+	var atts []godog.Attachment
+	if st.gw != nil {
+		atts = append(atts, text("gateway.log", strings.Join(st.gw.Process.LogLines(st.ns), "\n")))
+	}
+	bg := context.WithoutCancel(ctx)
+	for _, ns := range []string{st.ns, st.second} {
+		if ns == "" {
+			continue
+		}
+		atts = append(atts, text("remediationrequests-"+ns+".yaml", st.objectsYAML(bg, ns)))
+		atts = append(atts, text("events-"+ns+".yaml", st.eventsYAML(bg, ns)))
+	}
+	if st.gw != nil {
+		atts = append(atts, text("fault-proxy-requests.log", faultproxy.FormatRecords(st.gw.Proxy.Requests(st.ns))))
+	}
+	return godog.Attach(ctx, atts...)
+}
+
+func (st *scenario) objectsYAML(ctx context.Context, ns string) string {
+	items, err := st.list(ctx, ns)
+	if err != nil {
+		return err.Error()
+	}
+	for i := range items {
+		items[i].ManagedFields = nil
+	}
+	out, err := yaml.Marshal(items)
+	if err != nil {
+		return fmt.Sprintf("rendering the remediation requests: %v", err)
+	}
+	return string(out)
+}
+
+func (st *scenario) eventsYAML(ctx context.Context, ns string) string {
+	evs, err := st.h.Kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fmt.Sprintf("listing events in %s: %v", ns, err)
+	}
+	for i := range evs.Items {
+		evs.Items[i].ManagedFields = nil
+	}
+	out, err := yaml.Marshal(evs.Items)
+	if err != nil {
+		return fmt.Sprintf("rendering the events: %v", err)
+	}
+	return string(out)
+}

@@ -1,0 +1,256 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cucumber/godog"
+
+	"github.com/kubernaut/gateway-contract/support/faultproxy"
+	"github.com/kubernaut/gateway-contract/support/poll"
+)
+
+// Steps that make the Kubernetes API fail for real, through the fault proxy on the gateway's only
+// path to it. Every fault is scoped to the scenario's namespace, and every scenario that injects
+// one also asserts that it fired: a fault that never fires fails its scenario.
+func registerFaultSteps(sc *godog.ScenarioContext) {
+	const op = `(create a remediation request|update a remediation request's status)`
+	sc.Step(`^the Kubernetes API will fail the next (\d+) attempts? to `+op+` with (.+)$`, failNext)
+	sc.Step(`^the Kubernetes API will reject the next attempt to `+op+` with status (\d+)$`, rejectNext)
+	sc.Step(`^the Kubernetes API will throttle the next attempt to `+op+`, asking for a retry after (\d+) seconds?$`, throttleNext)
+	sc.Step(`^the Kubernetes API fails every attempt to `+op+` with status (\d+)$`, failEvery)
+	sc.Step(`^the Kubernetes API will fail attempts to `+op+` with status (\d+) for the next (\d+) seconds?$`, failFor)
+	sc.Step(`^the Kubernetes API answers this namespace's requests after a delay of (\d+) (milliseconds|seconds?)$`, delayAll)
+	sc.Step(`^the Kubernetes API recovers$`, recovers)
+	sc.Step(`^the fault fired (?:exactly )?(\d+) times?$`, firedExactly)
+	sc.Step(`^the fault fired at least (\d+) times?$`, firedAtLeast)
+	sc.Step(`^the delay was applied to at least (\d+) requests?$`, firedAtLeast)
+	sc.Step(`^the gateway waited longer before each retry than before the one before$`, backoffGrew)
+	sc.Step(`^the gateway waited at least (\d+) seconds? before trying again$`, waitedAtLeast)
+	sc.Step(`^the gateway did not try again$`, didNotRetry)
+	sc.Step(`^the gateway made no change to the cluster$`, noChange)
+}
+
+func (st *scenario) match(op string) faultproxy.Match {
+	m := faultproxy.Match{Verb: faultproxy.VerbCreate, Resource: "remediationrequests", Namespace: st.ns}
+	if strings.HasPrefix(op, "update") {
+		m.Verb, m.Subresource = faultproxy.VerbUpdate, "status"
+	}
+	return m
+}
+
+// failure turns the Gherkin's words for a transient failure into a proxy action.
+func failure(words string) (faultproxy.Action, error) {
+	switch words {
+	case "a reset connection":
+		return faultproxy.Reset{}, nil
+	case "a dropped connection":
+		return faultproxy.Drop{}, nil
+	case "no answer at all":
+		return faultproxy.BlackHole{}, nil
+	}
+	if code, ok := strings.CutPrefix(words, "status "); ok {
+		n, err := strconv.Atoi(code)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read the status in %q", words)
+		}
+		return faultproxy.Status{Code: n}, nil
+	}
+	return nil, fmt.Errorf("unknown failure %q: use 'status NNN', 'a reset connection', 'a dropped connection' or 'no answer at all'", words)
+}
+
+func (st *scenario) inject(r faultproxy.Rule) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	_, err := st.addRule(r)
+	return err
+}
+
+func failNext(ctx context.Context, n int, op, words string) error {
+	st := state(ctx)
+	action, err := failure(words)
+	if err != nil {
+		return err
+	}
+	return st.inject(faultproxy.Rule{Match: st.match(op), Action: action, Times: n})
+}
+
+func rejectNext(ctx context.Context, op string, code int) error {
+	st := state(ctx)
+	return st.inject(faultproxy.Rule{Match: st.match(op), Action: faultproxy.Status{Code: code}, Times: 1})
+}
+
+func throttleNext(ctx context.Context, op string, seconds int) error {
+	st := state(ctx)
+	return st.inject(faultproxy.Rule{Match: st.match(op), Action: faultproxy.Status{Code: 429, RetryAfter: time.Duration(seconds) * time.Second}, Times: 1})
+}
+
+func failEvery(ctx context.Context, op string, code int) error {
+	st := state(ctx)
+	return st.inject(faultproxy.Rule{Match: st.match(op), Action: faultproxy.Status{Code: code}})
+}
+
+func failFor(ctx context.Context, op string, code, seconds int) error {
+	st := state(ctx)
+	return st.inject(faultproxy.Rule{Match: st.match(op), Action: faultproxy.Status{Code: code}, For: time.Duration(seconds) * time.Second})
+}
+
+func delayAll(ctx context.Context, n int, unit string) error {
+	st := state(ctx)
+	d := time.Duration(n) * time.Millisecond
+	if strings.HasPrefix(unit, "second") {
+		d = time.Duration(n) * time.Second
+	}
+	return st.inject(faultproxy.Rule{Match: faultproxy.Match{Namespace: st.ns}, Action: faultproxy.Latency{Delay: d}})
+}
+
+func recovers(ctx context.Context) error {
+	st := state(ctx)
+	st.mu.Lock()
+	rules := append([]*faultproxy.RuleHandle(nil), st.rules...)
+	st.mu.Unlock()
+	if len(rules) == 0 {
+		return fmt.Errorf("the API cannot recover: no fault was injected")
+	}
+	for _, r := range rules {
+		if r.Count() == 0 {
+			return fmt.Errorf("the fault %q never fired before the API recovered", r.Name())
+		}
+		r.Remove()
+	}
+	return nil
+}
+
+func firedExactly(ctx context.Context, n int) error {
+	r, err := state(ctx).lastRule()
+	if err != nil {
+		return err
+	}
+	if got := r.Count(); got != n {
+		return fmt.Errorf("expected the fault %q to fire %d times, it fired %d times:\n%s", r.Name(), n, got, hits(r))
+	}
+	return nil
+}
+
+func firedAtLeast(ctx context.Context, n int) error {
+	r, err := state(ctx).lastRule()
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, poll.Timeouts.Eventually)
+	defer cancel()
+	if err := r.WaitFired(wctx, n); err != nil {
+		return fmt.Errorf("expected the fault to fire at least %d times: %w", n, err)
+	}
+	return nil
+}
+
+func hits(r *faultproxy.RuleHandle) string {
+	var b strings.Builder
+	for _, h := range r.Hits() {
+		fmt.Fprintf(&b, "  %s %s %s -> %s %d\n", h.Time.Format("15:04:05.000"), h.Method, h.Path, h.Action, h.Code)
+	}
+	return b.String()
+}
+
+// attemptTimes are the times of the gateway's attempts at the faulted operation: the failed ones
+// the rule recorded, then the one after them that went through.
+func (st *scenario) attemptTimes(r *faultproxy.RuleHandle, op string) ([]time.Time, error) {
+	p, err := st.proxy()
+	if err != nil {
+		return nil, err
+	}
+	m := st.match(op)
+	var times []time.Time
+	for _, rec := range p.Requests(st.ns) {
+		if rec.Verb == m.Verb && rec.Resource == m.Resource && rec.Subresource == m.Subresource {
+			times = append(times, rec.Time)
+		}
+	}
+	if len(times) < r.Count()+1 {
+		return nil, fmt.Errorf("expected %d failed attempts and a successful one, the proxy saw %d attempts:\n%s", r.Count(), len(times), hits(r))
+	}
+	return times, nil
+}
+
+func backoffGrew(ctx context.Context) error {
+	st := state(ctx)
+	r, err := st.lastRule()
+	if err != nil {
+		return err
+	}
+	times, err := st.attemptTimes(r, "create")
+	if err != nil {
+		return err
+	}
+	var gaps []time.Duration
+	for i := 1; i < len(times); i++ {
+		gaps = append(gaps, times[i].Sub(times[i-1]))
+	}
+	// Exponential backoff with jitter over half the step: each wait is at least the previous
+	// step's ceiling, so the gaps never shrink (10ms of scheduling noise allowed).
+	for i := 1; i < len(gaps); i++ {
+		if gaps[i] < gaps[i-1]-10*time.Millisecond {
+			return fmt.Errorf("expected growing waits between retries, got %v", gaps)
+		}
+	}
+	if len(gaps) < 3 || gaps[len(gaps)-1] < 2*gaps[0] {
+		return fmt.Errorf("expected the last wait to be at least twice the first, got %v", gaps)
+	}
+	return nil
+}
+
+func waitedAtLeast(ctx context.Context, seconds int) error {
+	st := state(ctx)
+	r, err := st.lastRule()
+	if err != nil {
+		return err
+	}
+	times, err := st.attemptTimes(r, "create")
+	if err != nil {
+		return err
+	}
+	if gap := times[1].Sub(times[0]); gap < time.Duration(seconds)*time.Second {
+		return fmt.Errorf("the API asked for a retry after %ds, but the gateway tried again after %s", seconds, gap)
+	}
+	return nil
+}
+
+func didNotRetry(ctx context.Context) error {
+	st := state(ctx)
+	p, err := st.proxy()
+	if err != nil {
+		return err
+	}
+	return poll.Consistently(ctx, "the gateway makes exactly one create attempt", func(context.Context) (bool, string, error) {
+		n := 0
+		for _, rec := range p.Requests(st.ns) {
+			if rec.Verb == faultproxy.VerbCreate {
+				n++
+			}
+		}
+		return n == 1, fmt.Sprintf("%d create attempts", n), nil
+	})
+}
+
+// noChange checks the proxy's record of the scenario's namespace for writes, and the cluster for
+// objects, in the namespace and in the fallback namespace.
+func noChange(ctx context.Context) error {
+	st := state(ctx)
+	p, err := st.proxy()
+	if err != nil {
+		return err
+	}
+	for _, rec := range p.Requests(st.ns) {
+		switch rec.Verb {
+		case "get", "list", "watch":
+		default:
+			return fmt.Errorf("expected no write to the cluster, but the gateway sent %s", rec)
+		}
+	}
+	return holdsExactly(ctx, "namespace", 0)
+}

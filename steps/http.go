@@ -1,0 +1,133 @@
+package steps
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/kubernaut/gateway-contract/support/poll"
+)
+
+const (
+	alertPath = "/api/v1/signals/prometheus"
+	eventPath = "/api/v1/signals/kubernetes-event"
+)
+
+// sentRequest is kept so that "Alertmanager delivers the same notification again" resends it.
+type sentRequest struct {
+	method, path, contentType string
+	body                      []byte
+}
+
+// response is one answer of the gateway, parsed as far as it goes.
+type response struct {
+	code     int
+	header   http.Header
+	body     []byte
+	sentAt   time.Time
+	at       time.Time
+	results  signalResults
+	problem  *problem
+	parseErr error
+}
+
+type signalResults struct {
+	RequestID string   `json:"requestId"`
+	Results   []result `json:"results"`
+}
+
+type result struct {
+	Index           int    `json:"index"`
+	Alertname       string `json:"alertname"`
+	Status          string `json:"status"`
+	Fingerprint     string `json:"fingerprint"`
+	Namespace       string `json:"namespace"`
+	Name            string `json:"name"`
+	OccurrenceCount int32  `json:"occurrenceCount"`
+	Reason          string `json:"reason"`
+}
+
+type problem struct {
+	Type      string `json:"type"`
+	Title     string `json:"title"`
+	Status    int    `json:"status"`
+	Detail    string `json:"detail"`
+	Instance  string `json:"instance"`
+	RequestID string `json:"requestId"`
+}
+
+func (r *response) String() string {
+	body := string(r.body)
+	if len(body) > 600 {
+		body = body[:600] + "..."
+	}
+	return fmt.Sprintf("HTTP %d %s", r.code, strings.TrimSpace(body))
+}
+
+// send posts to the scenario's gateway. The request id carries the scenario's namespace, so that
+// the gateway's log lines for it can be attached when the scenario fails.
+func (st *scenario) send(ctx context.Context, req sentRequest) (*response, error) {
+	st.mu.Lock()
+	st.requests++
+	id := fmt.Sprintf("%s-%d", st.ns, st.requests)
+	st.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, poll.Timeouts.Request)
+	defer cancel()
+	hr, err := http.NewRequestWithContext(ctx, req.method, st.url+req.path, bytes.NewReader(req.body))
+	if err != nil {
+		return nil, fmt.Errorf("building the request: %w", err)
+	}
+	if req.contentType != "" {
+		hr.Header.Set("Content-Type", req.contentType)
+	}
+	hr.Header.Set("User-Agent", "Alertmanager/0.28.1 (gateway contract suite)")
+	hr.Header.Set("X-Request-ID", id)
+	resp := &response{sentAt: time.Now()}
+	hresp, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s (request %s): %w", req.method, req.path, id, err)
+	}
+	defer hresp.Body.Close()
+	resp.body, err = io.ReadAll(hresp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("reading the answer to %s %s: %w", req.method, req.path, err)
+	}
+	resp.at, resp.code, resp.header = time.Now(), hresp.StatusCode, hresp.Header
+	switch ct := hresp.Header.Get("Content-Type"); {
+	case strings.HasPrefix(ct, "application/problem+json"):
+		resp.problem = &problem{}
+		resp.parseErr = json.Unmarshal(resp.body, resp.problem)
+	case strings.HasPrefix(ct, "application/json"):
+		resp.parseErr = json.Unmarshal(resp.body, &resp.results)
+	}
+	st.mu.Lock()
+	st.responses = append(st.responses, resp)
+	st.last = &req
+	st.mu.Unlock()
+	return resp, nil
+}
+
+func jsonRequest(path string, body []byte) sentRequest {
+	return sentRequest{method: http.MethodPost, path: path, contentType: "application/json", body: body}
+}
+
+// lastResponse is the answer that "the gateway answers" refers to.
+func (st *scenario) lastResponse() (*response, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if len(st.responses) == 0 {
+		return nil, fmt.Errorf("the gateway has not been sent anything in this scenario yet")
+	}
+	return st.responses[len(st.responses)-1], nil
+}
+
+func (st *scenario) allResponses() []*response {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return append([]*response(nil), st.responses...)
+}

@@ -1,0 +1,135 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/cucumber/godog"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+func registerMetricSteps(sc *godog.ScenarioContext) {
+	sc.Step(`^the gateway's metrics show:$`, metricsShow)
+	sc.Step(`^the gateway's metrics time at least (\d+) requests?$`, metricsTime)
+}
+
+func (st *scenario) scrape(ctx context.Context) (map[string]*dto.MetricFamily, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, st.url+"/metrics", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("scraping /metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(resp.Body)
+		return nil, fmt.Errorf("/metrics answered %d: %s", resp.StatusCode, body)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("/metrics is not in the Prometheus text format: %w", err)
+	}
+	return families, nil
+}
+
+var series = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?$`)
+
+// value sums the samples of a family whose labels include every label the series names.
+func value(families map[string]*dto.MetricFamily, expr string) (float64, error) {
+	m := series.FindStringSubmatch(strings.TrimSpace(expr))
+	if m == nil {
+		return 0, fmt.Errorf("cannot read the series %q: write name{label=\"value\"}", expr)
+	}
+	want := map[string]string{}
+	if m[2] != "" {
+		for _, pair := range strings.Split(m[2], ",") {
+			k, v, ok := strings.Cut(pair, "=")
+			if !ok {
+				return 0, fmt.Errorf("cannot read the label %q in %q", pair, expr)
+			}
+			want[strings.TrimSpace(k)] = strings.Trim(strings.TrimSpace(v), `"`)
+		}
+	}
+	fam, ok := families[m[1]]
+	if !ok {
+		return 0, fmt.Errorf("the gateway exposes no metric %s", m[1])
+	}
+	var sum float64
+next:
+	for _, metric := range fam.GetMetric() {
+		have := map[string]string{}
+		for _, l := range metric.GetLabel() {
+			have[l.GetName()] = l.GetValue()
+		}
+		for k, v := range want {
+			if have[k] != v {
+				continue next
+			}
+		}
+		switch {
+		case metric.Counter != nil:
+			sum += metric.Counter.GetValue()
+		case metric.Gauge != nil:
+			sum += metric.Gauge.GetValue()
+		case metric.Histogram != nil:
+			sum += float64(metric.Histogram.GetSampleCount())
+		}
+	}
+	return sum, nil
+}
+
+func metricsShow(ctx context.Context, table *godog.Table) error {
+	st := state(ctx)
+	if _, err := st.dedicated(); err != nil {
+		return fmt.Errorf("exact metric values need a gateway no other scenario uses: %w", err)
+	}
+	families, err := st.scrape(ctx)
+	if err != nil {
+		return err
+	}
+	var wrong []string
+	for _, row := range table.Rows[1:] {
+		want, err := strconv.ParseFloat(row.Cells[1].Value, 64)
+		if err != nil {
+			return fmt.Errorf("the value %q is not a number", row.Cells[1].Value)
+		}
+		got, err := value(families, row.Cells[0].Value)
+		if err != nil {
+			return err
+		}
+		if got != want {
+			wrong = append(wrong, fmt.Sprintf("%s = %g, expected %g", row.Cells[0].Value, got, want))
+		}
+	}
+	if len(wrong) > 0 {
+		return fmt.Errorf("metrics differ: %s", strings.Join(wrong, "; "))
+	}
+	return nil
+}
+
+func metricsTime(ctx context.Context, n int) error {
+	st := state(ctx)
+	families, err := st.scrape(ctx)
+	if err != nil {
+		return err
+	}
+	fam, ok := families["gateway_http_request_duration_seconds"]
+	if !ok || fam.GetType() != dto.MetricType_HISTOGRAM {
+		return fmt.Errorf("the gateway exposes no request duration histogram gateway_http_request_duration_seconds")
+	}
+	got, _ := value(families, "gateway_http_request_duration_seconds")
+	if got < float64(n) {
+		return fmt.Errorf("expected at least %d timed requests, the histogram counts %g", n, got)
+	}
+	return nil
+}

@@ -1,0 +1,163 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/cucumber/godog"
+
+	"github.com/kubernaut/gateway-contract/gateway/api/v1alpha1"
+)
+
+// Steps about "it": the remediation request the previous step found.
+func registerRecordSteps(sc *godog.ScenarioContext) {
+	sc.Step(`^its fingerprint is 64 lowercase hexadecimal characters and matches the response$`, itsFingerprint)
+	sc.Step(`^it has severity "([^"]+)", signal type "([^"]+)" and target type "([^"]+)"$`, itsKinds)
+	sc.Step(`^it targets a (\w+) named "([^"]+)" in this namespace$`, itTargetsHere)
+	sc.Step(`^it targets a (\w+) named "([^"]+)" with no namespace$`, itTargetsCluster)
+	sc.Step(`^it records when the alert fired and when it was received$`, itsTimes)
+	sc.Step(`^it is labelled with its fingerprint, severity, signal type and the gateway as manager$`, itsLabels)
+	sc.Step(`^it keeps the original alert$`, itsPayload)
+	sc.Step(`^it is labelled with the namespace the alert came from$`, itsOrigin)
+}
+
+func (st *scenario) it() (*v1alpha1.RemediationRequest, error) {
+	if st.current == nil {
+		return nil, fmt.Errorf("no remediation request was found before: a step must find one first")
+	}
+	return st.current.obj, nil
+}
+
+func itsFingerprint(ctx context.Context) error {
+	st := state(ctx)
+	rr, err := st.it()
+	if err != nil {
+		return err
+	}
+	fp := rr.Spec.SignalFingerprint
+	if !hex64.MatchString(fp) {
+		return fmt.Errorf("fingerprint %q is not 64 lowercase hex characters", fp)
+	}
+	resp, err := st.lastResponse()
+	if err != nil {
+		return err
+	}
+	for _, r := range resp.results.Results {
+		if r.Name == rr.Name && r.Namespace == rr.Namespace {
+			if r.Fingerprint != fp {
+				return fmt.Errorf("the response names fingerprint %s for %s, the object has %s", r.Fingerprint, rr.Name, fp)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("the response does not name %s/%s: %s", rr.Namespace, rr.Name, resp)
+}
+
+func itsKinds(ctx context.Context, severity, signalType, targetType string) error {
+	rr, err := state(ctx).it()
+	if err != nil {
+		return err
+	}
+	s := rr.Spec
+	if s.Severity != severity || s.SignalType != signalType || s.TargetType != targetType {
+		return fmt.Errorf("expected severity %q, signal type %q, target type %q; got %q, %q, %q", severity, signalType, targetType, s.Severity, s.SignalType, s.TargetType)
+	}
+	return nil
+}
+
+func itTargetsHere(ctx context.Context, kind, name string) error {
+	st := state(ctx)
+	rr, err := st.it()
+	if err != nil {
+		return err
+	}
+	t := rr.Spec.TargetResource
+	if t.Kind != kind || t.Name != name || t.Namespace != st.ns {
+		return fmt.Errorf("expected target %s %s/%s, got %s %s/%s", kind, st.ns, name, t.Kind, t.Namespace, t.Name)
+	}
+	if rr.Namespace != st.ns {
+		return fmt.Errorf("expected %s in the signal's namespace %s, found it in %s", rr.Name, st.ns, rr.Namespace)
+	}
+	return nil
+}
+
+func itTargetsCluster(ctx context.Context, kind, name string) error {
+	st := state(ctx)
+	rr, err := st.it()
+	if err != nil {
+		return err
+	}
+	t := rr.Spec.TargetResource
+	if want := st.clusterName("node", name); t.Kind != kind || t.Name != want || t.Namespace != "" {
+		return fmt.Errorf("expected target %s %q with no namespace, got %s %q in %q", kind, want, t.Kind, t.Name, t.Namespace)
+	}
+	return nil
+}
+
+func itsTimes(ctx context.Context) error {
+	st := state(ctx)
+	rr, err := st.it()
+	if err != nil {
+		return err
+	}
+	resp, err := st.lastResponse()
+	if err != nil {
+		return err
+	}
+	wantFiring := resp.sentAt.Add(-firingSince).UTC().Truncate(time.Second)
+	if d := rr.Spec.FiringTime.Sub(wantFiring); d < -time.Second || d > time.Second {
+		return fmt.Errorf("expected firingTime %s (the alert's startsAt), got %s", wantFiring.Format(time.RFC3339), rr.Spec.FiringTime)
+	}
+	recv := rr.Spec.ReceivedTime.Time
+	if recv.Before(resp.sentAt.Add(-time.Second).Truncate(time.Second)) || recv.After(resp.at.Add(time.Second)) {
+		return fmt.Errorf("expected receivedTime during the request (%s to %s), got %s", resp.sentAt.Format(time.RFC3339Nano), resp.at.Format(time.RFC3339Nano), recv)
+	}
+	return nil
+}
+
+func itsLabels(ctx context.Context) error {
+	rr, err := state(ctx).it()
+	if err != nil {
+		return err
+	}
+	want := map[string]string{
+		v1alpha1.LabelManagedBy:         v1alpha1.ManagedByGateway,
+		v1alpha1.LabelSignalFingerprint: rr.Spec.SignalFingerprint[:63],
+		v1alpha1.LabelSeverity:          rr.Spec.Severity,
+		v1alpha1.LabelSignalType:        rr.Spec.SignalType,
+	}
+	for k, v := range want {
+		if rr.Labels[k] != v {
+			return fmt.Errorf("expected label %s=%q on %s, got %q (labels %v)", k, v, rr.Name, rr.Labels[k], rr.Labels)
+		}
+	}
+	return nil
+}
+
+func itsPayload(ctx context.Context) error {
+	rr, err := state(ctx).it()
+	if err != nil {
+		return err
+	}
+	name, err := originalAlertName(rr.Spec.OriginalPayload)
+	if err != nil {
+		return err
+	}
+	if name != rr.Spec.SignalName {
+		return fmt.Errorf("expected the original alert %q in originalPayload, found alertname %q", rr.Spec.SignalName, name)
+	}
+	return nil
+}
+
+func itsOrigin(ctx context.Context) error {
+	st := state(ctx)
+	rr, err := st.it()
+	if err != nil {
+		return err
+	}
+	if got := rr.Labels[v1alpha1.LabelOriginNamespace]; got != st.missing || got == "" {
+		return fmt.Errorf("expected label %s=%q on %s, got %q", v1alpha1.LabelOriginNamespace, st.missing, rr.Name, got)
+	}
+	return nil
+}

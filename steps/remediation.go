@@ -1,0 +1,348 @@
+package steps
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/cucumber/godog"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kubernaut/gateway-contract/gateway/api/v1alpha1"
+	"github.com/kubernaut/gateway-contract/support/poll"
+)
+
+// rrRef is a remediation request a step found, and what the scenario called it.
+type rrRef struct {
+	obj  *v1alpha1.RemediationRequest
+	what string
+}
+
+func isNotFound(err error) bool { return apierrors.IsNotFound(err) }
+
+// Steps about the RemediationRequests in the cluster, read with administrator rights.
+func registerRemediationSteps(sc *godog.ScenarioContext) {
+	const on = `"([^"]+)" on (pod|deployment|statefulset|daemonset|service|node) "([^"]+)"`
+	sc.Step(`^a remediation request exists for `+on+`$`, rrExists)
+	sc.Step(`^a remediation request for `+on+` is in the fallback namespace$`, rrInFallback)
+	sc.Step(`^the remediation request for `+on+` is in this namespace$`, rrExists)
+	sc.Step(`^the (?:(new) )?remediation request for `+on+` has occurrence count (\d+)$`, rrCount)
+	sc.Step(`^its occurrence count is (\d+)$`, currentCount)
+	sc.Step(`^the remediation request for `+on+` has severity "([^"]+)"$`, rrSeverity)
+	sc.Step(`^the remediation request for `+on+` keeps the label "([^"]+)" as "([^"]*)"$`, rrKeepsLabel)
+	sc.Step(`^the remediation request for `+on+` keeps at most (\d+) characters of the label "([^"]+)"$`, rrLabelCut)
+	sc.Step(`^the remediation request for `+on+` targets a (\w+) named "([^"]+)" in this namespace$`, rrTargets)
+	sc.Step(`^the remediation request for `+on+` came from a Kubernetes event$`, rrFromEvent)
+	sc.Step(`^the remediation request for `+on+` was last seen after it was first seen$`, rrLastSeenMoved)
+	sc.Step(`^the remediation (?:of|for) `+on+` (?:has ended as|is in the phase) "([^"]+)"$`, rrSetPhase)
+	sc.Step(`^the (namespace|second namespace) holds exactly (\d+) remediation requests?$`, holdsExactly)
+	sc.Step(`^the namespace holds no remediation requests$`, holdsNone)
+	sc.Step(`^the remediation requests for (pod|deployment|service) "([^"]+)" and (pod|deployment|service) "([^"]+)" have different fingerprints$`, differentFingerprints)
+	sc.Step(`^each remediation request has occurrence count (\d+)$`, eachCount)
+	registerRecordSteps(sc)
+}
+
+// list returns the remediation requests in ns, oldest first.
+func (st *scenario) list(ctx context.Context, ns string) ([]v1alpha1.RemediationRequest, error) {
+	var l v1alpha1.RemediationRequestList
+	if err := st.h.Client.List(ctx, &l, ctrlclient.InNamespace(ns)); err != nil {
+		return nil, fmt.Errorf("listing remediation requests in %s: %w", ns, err)
+	}
+	sort.Slice(l.Items, func(i, j int) bool {
+		return l.Items[i].CreationTimestamp.Before(&l.Items[j].CreationTimestamp) ||
+			(l.Items[i].CreationTimestamp.Equal(&l.Items[j].CreationTimestamp) && l.Items[i].Name < l.Items[j].Name)
+	})
+	return l.Items, nil
+}
+
+func summary(items []v1alpha1.RemediationRequest) string {
+	if len(items) == 0 {
+		return "no remediation requests"
+	}
+	var parts []string
+	for _, rr := range items {
+		count := int32(0)
+		if rr.Status.Deduplication != nil {
+			count = rr.Status.Deduplication.OccurrenceCount
+		}
+		parts = append(parts, fmt.Sprintf("%s (%s on %s %s/%s, count %d, phase %q)", rr.Name, rr.Spec.SignalName,
+			rr.Spec.TargetResource.Kind, rr.Spec.TargetResource.Namespace, rr.Spec.TargetResource.Name, count, rr.Status.OverallPhase))
+	}
+	return fmt.Sprintf("%d: %s", len(items), strings.Join(parts, "; "))
+}
+
+// find waits for the remediation requests in ns for a signal on a target; newest last.
+func (st *scenario) find(ctx context.Context, ns, name, kind, target string) ([]v1alpha1.RemediationRequest, error) {
+	wantKind, wantName := targetKinds[kind], st.clusterName(kind, target)
+	var found []v1alpha1.RemediationRequest
+	what := fmt.Sprintf("a remediation request for %q on %s %q in namespace %s", name, kind, wantName, ns)
+	err := poll.Eventually(ctx, what, func(ctx context.Context) (bool, string, error) {
+		items, err := st.list(ctx, ns)
+		if err != nil {
+			return false, "", err
+		}
+		found = found[:0]
+		for _, rr := range items {
+			t := rr.Spec.TargetResource
+			if rr.Spec.SignalName == name && t.Kind == wantKind && t.Name == wantName {
+				found = append(found, rr)
+			}
+		}
+		return len(found) > 0, summary(items), nil
+	})
+	return found, err
+}
+
+// one finds the newest matching request in the scenario's namespace and makes it "it".
+func (st *scenario) one(ctx context.Context, name, kind, target string) (*v1alpha1.RemediationRequest, error) {
+	ns := st.ns
+	if kind == "node" {
+		ns = st.h.Settings.FallbackNamespace
+	}
+	found, err := st.find(ctx, ns, name, kind, target)
+	if err != nil {
+		return nil, err
+	}
+	rr := found[len(found)-1].DeepCopy()
+	st.current = &rrRef{obj: rr, what: fmt.Sprintf("%q on %s %q", name, kind, target)}
+	if ns != st.ns {
+		st.fallbacks = append(st.fallbacks, &rrRef{obj: rr})
+	}
+	return rr, nil
+}
+
+func rrExists(ctx context.Context, name, kind, target string) error {
+	_, err := state(ctx).one(ctx, name, kind, target)
+	return err
+}
+
+func rrInFallback(ctx context.Context, name, kind, target string) error {
+	st := state(ctx)
+	found, err := st.find(ctx, st.h.Settings.FallbackNamespace, name, kind, target)
+	if err != nil {
+		return err
+	}
+	// A namespaced target whose namespace is missing keeps that namespace as its origin.
+	wantNS := st.missing
+	if kind == "node" {
+		wantNS = ""
+	}
+	for i := range found {
+		rr := found[i].DeepCopy()
+		st.fallbacks = append(st.fallbacks, &rrRef{obj: rr})
+		if rr.Spec.TargetResource.Namespace == wantNS {
+			st.current = &rrRef{obj: rr, what: fmt.Sprintf("%q on %s %q", name, kind, target)}
+		}
+	}
+	if st.current == nil || st.current.obj.Spec.TargetResource.Namespace != wantNS {
+		return fmt.Errorf("found %s in the fallback namespace, but none targets namespace %q", summary(found), wantNS)
+	}
+	return nil
+}
+
+func count(rr *v1alpha1.RemediationRequest) int32 {
+	if rr.Status.Deduplication == nil {
+		return 0
+	}
+	return rr.Status.Deduplication.OccurrenceCount
+}
+
+func rrCount(ctx context.Context, isNew, name, kind, target string, want int) error {
+	st := state(ctx)
+	ns := st.ns
+	if kind == "node" {
+		ns = st.h.Settings.FallbackNamespace
+	}
+	what := fmt.Sprintf("the %sremediation request for %q on %s %q to have occurrence count %d", map[bool]string{true: "new ", false: ""}[isNew != ""], name, kind, target, want)
+	return poll.Eventually(ctx, what, func(ctx context.Context) (bool, string, error) {
+		found, err := st.find(ctx, ns, name, kind, target)
+		if err != nil {
+			return false, "", err
+		}
+		rr := &found[len(found)-1]
+		if isNew != "" && v1alpha1.IsTerminalPhase(rr.Status.OverallPhase) {
+			return false, summary(found), nil
+		}
+		return count(rr) == int32(want), summary(found), nil
+	})
+}
+
+func currentCount(ctx context.Context, want int) error {
+	st := state(ctx)
+	if st.current == nil {
+		return fmt.Errorf("no remediation request was found before: say which one first")
+	}
+	rr := st.current.obj
+	if got := count(rr); got != int32(want) {
+		return fmt.Errorf("expected occurrence count %d on %s, got %d (status %+v)", want, rr.Name, got, rr.Status)
+	}
+	return nil
+}
+
+func rrSeverity(ctx context.Context, name, kind, target, want string) error {
+	rr, err := state(ctx).one(ctx, name, kind, target)
+	if err != nil {
+		return err
+	}
+	if rr.Spec.Severity != want || rr.Labels[v1alpha1.LabelSeverity] != want {
+		return fmt.Errorf("expected severity %q on %s, got spec %q and label %q", want, rr.Name, rr.Spec.Severity, rr.Labels[v1alpha1.LabelSeverity])
+	}
+	return nil
+}
+
+func rrKeepsLabel(ctx context.Context, name, kind, target, label, want string) error {
+	rr, err := state(ctx).one(ctx, name, kind, target)
+	if err != nil {
+		return err
+	}
+	if got, ok := rr.Spec.SignalLabels[label]; !ok || got != want {
+		return fmt.Errorf("expected the signal label %s=%q to be kept on %s, got %q (present: %v)", label, want, rr.Name, got, ok)
+	}
+	return nil
+}
+
+func rrLabelCut(ctx context.Context, name, kind, target string, max int, label string) error {
+	rr, err := state(ctx).one(ctx, name, kind, target)
+	if err != nil {
+		return err
+	}
+	got := rr.Spec.SignalLabels[label]
+	if got == "" || len(got) > max || !strings.HasPrefix(strings.Repeat("abcdefghij", max/10+1), got) {
+		return fmt.Errorf("expected the label %s cut to at most %d characters of what was sent, got %d characters", label, max, len(got))
+	}
+	return nil
+}
+
+func rrTargets(ctx context.Context, name, kind, target, wantKind, wantName string) error {
+	st := state(ctx)
+	rr, err := st.one(ctx, name, kind, target)
+	if err != nil {
+		return err
+	}
+	t := rr.Spec.TargetResource
+	if t.Kind != wantKind || t.Name != st.clusterName(kind, wantName) || t.Namespace != st.ns {
+		return fmt.Errorf("expected target %s %s/%s, got %s %s/%s", wantKind, st.ns, wantName, t.Kind, t.Namespace, t.Name)
+	}
+	return nil
+}
+
+func rrFromEvent(ctx context.Context, name, kind, target string) error {
+	rr, err := state(ctx).one(ctx, name, kind, target)
+	if err != nil {
+		return err
+	}
+	if rr.Spec.SignalType != v1alpha1.SignalTypeKubernetesEvent || rr.Labels[v1alpha1.LabelSignalType] != v1alpha1.SignalTypeKubernetesEvent {
+		return fmt.Errorf("expected signal type %s, got spec %q and label %q", v1alpha1.SignalTypeKubernetesEvent, rr.Spec.SignalType, rr.Labels[v1alpha1.LabelSignalType])
+	}
+	return nil
+}
+
+func rrLastSeenMoved(ctx context.Context, name, kind, target string) error {
+	st := state(ctx)
+	rr, err := st.one(ctx, name, kind, target)
+	if err != nil {
+		return err
+	}
+	d := rr.Status.Deduplication
+	if d == nil {
+		return fmt.Errorf("%s has no deduplication status", rr.Name)
+	}
+	all := st.allResponses()
+	if len(all) < 2 {
+		return fmt.Errorf("expected a repeat to have been sent")
+	}
+	// lastSeenAt must fall within the repeat's request, and firstSeenAt within the first's.
+	repeat, first := all[len(all)-1], all[0]
+	slack := time.Second // metav1.Time has second precision on the wire
+	if d.LastSeenAt.Time.Before(repeat.sentAt.Add(-slack).Truncate(time.Second)) || d.LastSeenAt.Time.After(repeat.at.Add(slack)) {
+		return fmt.Errorf("expected lastSeenAt within the repeat's request (%s to %s), got %s", repeat.sentAt.Format(time.RFC3339Nano), repeat.at.Format(time.RFC3339Nano), d.LastSeenAt)
+	}
+	if d.FirstSeenAt.Time.After(first.at.Add(slack)) || d.LastSeenAt.Before(&d.FirstSeenAt) {
+		return fmt.Errorf("expected firstSeenAt (%s) at the first alert and not after lastSeenAt (%s)", d.FirstSeenAt, d.LastSeenAt)
+	}
+	return nil
+}
+
+// rrSetPhase plays the downstream controller that owns overallPhase.
+func rrSetPhase(ctx context.Context, name, kind, target, phase string) error {
+	st := state(ctx)
+	rr, err := st.one(ctx, name, kind, target)
+	if err != nil {
+		return err
+	}
+	rr.Status.OverallPhase = phase
+	if err := st.h.Client.Status().Update(ctx, rr); err != nil {
+		return fmt.Errorf("setting the phase of %s to %s as the downstream controller would: %w", rr.Name, phase, err)
+	}
+	return nil
+}
+
+func holdsExactly(ctx context.Context, which string, want int) error {
+	st := state(ctx)
+	ns := st.ns
+	if which == "second namespace" {
+		ns = st.second
+	}
+	what := fmt.Sprintf("namespace %s to hold exactly %d remediation requests", ns, want)
+	check := func(ctx context.Context) (bool, string, error) {
+		items, err := st.list(ctx, ns)
+		if err != nil {
+			return false, "", err
+		}
+		return len(items) == want, summary(items), nil
+	}
+	if err := poll.Eventually(ctx, what, check); err != nil {
+		return err
+	}
+	return poll.Consistently(ctx, what, check)
+}
+
+func holdsNone(ctx context.Context) error { return holdsExactly(ctx, "namespace", 0) }
+
+func differentFingerprints(ctx context.Context, k1, t1, k2, t2 string) error {
+	st := state(ctx)
+	items, err := st.list(ctx, st.ns)
+	if err != nil {
+		return err
+	}
+	fps := map[string]string{}
+	for _, rr := range items {
+		fps[rr.Spec.TargetResource.Name] = rr.Spec.SignalFingerprint
+	}
+	a, b := fps[st.clusterName(k1, t1)], fps[st.clusterName(k2, t2)]
+	if a == "" || b == "" || a == b {
+		return fmt.Errorf("expected two different fingerprints for %s and %s, got %q and %q", t1, t2, a, b)
+	}
+	return nil
+}
+
+func eachCount(ctx context.Context, want int) error {
+	st := state(ctx)
+	items, err := st.list(ctx, st.ns)
+	if err != nil {
+		return err
+	}
+	for _, rr := range items {
+		if count(&rr) != int32(want) {
+			return fmt.Errorf("expected every remediation request to have occurrence count %d: %s", want, summary(items))
+		}
+	}
+	return nil
+}
+
+var hex64 = regexp.MustCompile(`^[a-f0-9]{64}$`)
+
+func originalAlertName(payload string) (string, error) {
+	var a struct {
+		Labels map[string]string `json:"labels"`
+	}
+	if err := json.Unmarshal([]byte(payload), &a); err != nil {
+		return "", fmt.Errorf("originalPayload is not the alert's JSON: %w", err)
+	}
+	return a.Labels["alertname"], nil
+}

@@ -1,0 +1,105 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/modules/k3s"
+	"github.com/testcontainers/testcontainers-go/wait"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// DefaultK3sImage is the k3s image used when E2E_K3S_IMAGE is empty: its Kubernetes minor matches
+// the client-go the suite is built with.
+const DefaultK3sImage = "rancher/k3s:v1.36.3-k3s1"
+
+// Bounds of the k3s provider. A k3s server on a busy two-core machine is ready in well under a
+// minute; the margins are for slow CI hosts, not for pulls (there are none).
+const (
+	k3sStartTimeout = 4 * time.Minute
+	k3sStopTimeout  = time.Minute
+)
+
+// k3sProvider runs k3s in one privileged container through testcontainers-go.
+type k3sProvider struct {
+	image        string
+	host         string // DOCKER_HOST as the checks see it
+	dial         dockerDialer
+	startTimeout time.Duration
+}
+
+func newK3s(getenv func(string) string) *k3sProvider {
+	img := getenv("E2E_K3S_IMAGE")
+	if img == "" {
+		img = DefaultK3sImage
+	}
+	return &k3sProvider{image: img, host: dockerHost(getenv), dial: dialDocker, startTimeout: k3sStartTimeout}
+}
+
+func (p *k3sProvider) Name() string { return NameK3s }
+
+func (p *k3sProvider) Start(ctx context.Context) (Cluster, error) {
+	const who = "k3s cluster"
+	ctx, cancel := context.WithTimeout(ctx, p.startTimeout)
+	defer cancel()
+
+	if err := checkDocker(ctx, p.dial, p.host, who, p.image, "E2E_K3S_IMAGE"); err != nil {
+		return nil, err
+	}
+	if err := disableRyuk(); err != nil {
+		return nil, err
+	}
+
+	ctr, err := k3s.Run(ctx, p.image,
+		// The module waits for the same line with a 60s default deadline; widen it to ours.
+		testcontainers.WithWaitStrategyAndDeadline(p.startTimeout,
+			wait.ForLog(".*Node controller sync successful.*").AsRegexp()),
+	)
+	stop := func(ctx context.Context) error {
+		if ctr == nil {
+			return nil
+		}
+		sctx, cancel := context.WithTimeout(ctx, k3sStopTimeout)
+		defer cancel()
+		if err := ctr.Terminate(sctx); err != nil {
+			return fmt.Errorf("k3s cluster: terminate container %s: %w", ctr.GetContainerID(), err)
+		}
+		return nil
+	}
+	fail := func(err error) (Cluster, error) {
+		// Start owns the container until it returns a Cluster; give it back on any failure.
+		return nil, errors.Join(err, stop(context.WithoutCancel(ctx)))
+	}
+	if err != nil {
+		return fail(fmt.Errorf("%s: start %s: %w", who, p.image, err))
+	}
+	kubeconfig, err := ctr.GetKubeConfig(ctx)
+	if err != nil {
+		return fail(fmt.Errorf("%s: kubeconfig from container %s: %w", who, ctr.GetContainerID(), err))
+	}
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(kubeconfig)
+	if err != nil {
+		return fail(fmt.Errorf("%s: parse kubeconfig from container %s: %w", who, ctr.GetContainerID(), err))
+	}
+	return &started{name: NameK3s, cfg: cfg, stop: stop}, nil
+}
+
+// disableRyuk turns off testcontainers' reaper container, whose image is not available here
+// either; Stop terminates the k3s container instead. testcontainers reads its configuration once
+// per process, so the variable must be set before its first use, and a process that used
+// testcontainers earlier with the reaper on cannot be fixed from here.
+func disableRyuk() error {
+	const env = "TESTCONTAINERS_RYUK_DISABLED"
+	if err := os.Setenv(env, "true"); err != nil {
+		return fmt.Errorf("k3s cluster: set %s: %w", env, err)
+	}
+	if !testcontainers.ReadConfig().RyukDisabled {
+		return missing(nil, "k3s cluster: testcontainers' Ryuk reaper is enabled and its image cannot be pulled here: "+
+			"export %s=true before the test binary starts", env)
+	}
+	return nil
+}

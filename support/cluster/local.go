@@ -1,0 +1,40 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"k8s.io/client-go/rest"
+
+	"github.com/kubernaut/gateway-contract/support/controlplane"
+)
+
+// localProvider runs the embedded kube-apiserver and etcd (support/controlplane): the default,
+// because it needs nothing but Go.
+type localProvider struct{}
+
+func newLocal(func(string) string) (Provider, error) { return localProvider{}, nil }
+
+func (localProvider) Name() string { return NameLocal }
+
+// Start builds the control plane on first use (minutes, once per machine) and starts it
+// (seconds).
+func (localProvider) Start(ctx context.Context) (Cluster, error) {
+	cp, err := controlplane.Start(ctx, os.Stderr)
+	if err != nil {
+		return nil, fmt.Errorf("local cluster: %w", err)
+	}
+	return &localCluster{cp: cp}, nil
+}
+
+type localCluster struct{ cp *controlplane.ControlPlane }
+
+func (c *localCluster) Name() string             { return NameLocal }
+func (c *localCluster) RESTConfig() *rest.Config { return c.cp.RESTConfig() }
+
+// StartupDuration is how long etcd and kube-apiserver took to come up, without any build.
+func (c *localCluster) StartupDuration() time.Duration { return c.cp.StartupDuration() }
+
+func (c *localCluster) Stop(context.Context) error { return c.cp.Stop() }

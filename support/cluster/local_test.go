@@ -1,0 +1,119 @@
+package cluster
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/kubernaut/gateway-contract/support/controlplane"
+	"github.com/kubernaut/gateway-contract/support/namespace"
+	"github.com/kubernaut/gateway-contract/support/repo"
+)
+
+// TestLocalProviderForReal starts the embedded control plane, installs the CRD, creates and
+// removes a namespace, stops, and checks that no kube-apiserver or etcd process is left.
+func TestLocalProviderForReal(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
+	defer cancel()
+	p, err := FromEnv(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := p.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			_ = c.Stop(ctx)
+		}
+	}()
+	if sd, ok := c.(interface{ StartupDuration() time.Duration }); ok {
+		t.Logf("control plane ready in %s", sd.StartupDuration())
+	}
+	cfg := c.RESTConfig()
+
+	disco, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := disco.ServerVersion()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.GitVersion != controlplane.KubernetesVersion {
+		t.Errorf("server reports %s, want %s (the build's version ldflags)", v.GitVersion, controlplane.KubernetesVersion)
+	}
+
+	crdDir, err := repo.Path("gateway", "config", "crd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := envtest.InstallCRDs(cfg, envtest.CRDInstallOptions{Paths: []string{crdDir}, ErrorIfPathMissing: true}); err != nil {
+		t.Fatalf("installing the CRD: %v", err)
+	}
+	res, err := disco.ServerResourcesForGroupVersion("kubernaut.ai/v1alpha1")
+	if err != nil || len(res.APIResources) == 0 || !strings.HasPrefix(res.APIResources[0].Name, "remediationrequests") {
+		t.Fatalf("the CRD is not served: %v %v", res, err)
+	}
+
+	cs := kubernetes.NewForConfigOrDie(cfg)
+	dyn := dynamic.NewForConfigOrDie(cfg)
+	gen := namespace.New(namespace.NewRunID())
+	ns := gen.Name("local provider", "creates and removes a namespace")
+	if err := namespace.Create(ctx, cs, ns, gen.Labels("f", "s"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "x"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rr := schema.GroupVersionResource{Group: "kubernaut.ai", Version: "v1alpha1", Resource: "remediationrequests"}
+	if err := namespace.Delete(ctx, cs, ns, namespace.WithDynamic(dyn, rr)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("namespace %s still exists after Delete: %v", ns, err)
+	}
+
+	binDir, err := controlplane.BinDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stopped = true
+	if left := processesFrom(t, binDir); len(left) > 0 {
+		t.Fatalf("processes left after Stop: %v", left)
+	}
+}
+
+// processesFrom lists running processes whose executable lives in dir.
+func processesFrom(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatalf("reading /proc: %v", err)
+	}
+	var out []string
+	for _, e := range entries {
+		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
+		if err == nil && strings.HasPrefix(exe, dir) {
+			out = append(out, e.Name()+" "+exe)
+		}
+	}
+	return out
+}

@@ -1,0 +1,126 @@
+// Command trace writes the requirement traceability report (Markdown, HTML
+// and JSON) from the requirement catalog and godog cucumber JSON files, and
+// enforces the traceability gate.
+//
+//	go run ./support/cmd/trace --catalog features/requirements.yaml --out reports \
+//	    [--gate=true] [--title T] [--generated-at TEXT] reports/cucumber*.json ...
+//
+// Files are runs in the order given; glob patterns are expanded here (in
+// natural order, so cucumber-10.json comes after cucumber-2.json) for shells
+// and CI steps that pass them quoted. Exit status: 0 success, 1 the gate
+// failed (the reports are still written), 2 bad usage, unreadable input or
+// unwritable output.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/kubernaut/gateway-contract/support/report"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitGate  = 1
+	exitUsage = 2
+)
+
+// Output file names inside --out.
+const (
+	mdName   = "traceability.md"
+	htmlName = "traceability.html"
+	jsonName = "traceability.json"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// options are the parsed command line.
+type options struct {
+	catalog, out, title, generatedAt string
+	gate                             bool
+	patterns                         []string
+}
+
+// run is the whole command, separated from main so tests can call it.
+func run(args []string, stdout, stderr io.Writer) int {
+	opts, err := parseArgs(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "trace: %v\nusage: trace --catalog FILE --out DIR [--gate=true] [--title T] CUCUMBER.json...\n", err)
+		return exitUsage
+	}
+	r, err := buildReport(opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "trace: %v\n", err)
+		return exitUsage
+	}
+	if err := writeReports(r, opts.out); err != nil {
+		fmt.Fprintf(stderr, "trace: %v\n", err)
+		return exitUsage
+	}
+	gateErr := r.Gate()
+	fmt.Fprintln(stdout, summary(r, opts, gateErr))
+	if gateErr == nil {
+		return exitOK
+	}
+	fmt.Fprintln(stderr, gateErr)
+	if !opts.gate {
+		return exitOK
+	}
+	return exitGate
+}
+
+// parseArgs accepts flags before, between and after the file arguments.
+func parseArgs(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("trace", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.catalog, "catalog", "features/requirements.yaml", "requirement catalog (YAML)")
+	fs.StringVar(&o.out, "out", "reports", "directory for traceability.{md,html,json}")
+	fs.BoolVar(&o.gate, "gate", true, "exit 1 on traceability errors; --gate=false for exploratory runs")
+	fs.StringVar(&o.title, "title", report.DefaultTitle, "report title")
+	fs.StringVar(&o.generatedAt, "generated-at", "", "free text shown as the generation time (none by default, for reproducible output)")
+	for {
+		if err := fs.Parse(args); err != nil {
+			return o, err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		o.patterns = append(o.patterns, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(o.patterns) == 0 {
+		return o, errors.New("no cucumber JSON files given")
+	}
+	return o, nil
+}
+
+// buildReport loads the inputs and builds the report.
+func buildReport(o options) (*report.Report, error) {
+	cat, err := report.LoadCatalog(o.catalog)
+	if err != nil {
+		return nil, err
+	}
+	files, err := expand(o.patterns, filepath.Join(o.out, jsonName))
+	if err != nil {
+		return nil, err
+	}
+	runs, err := report.LoadCucumber(files...)
+	if err != nil {
+		return nil, err
+	}
+	r, err := report.Build(cat, runs...)
+	if err != nil {
+		return nil, err
+	}
+	r.Title, r.GeneratedAt = o.title, o.generatedAt
+	return r, nil
+}

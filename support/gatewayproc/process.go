@@ -1,0 +1,214 @@
+package gatewayproc
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Options says how to start one gateway process.
+type Options struct {
+	// Binary is the path Build returned.
+	Binary string
+	// Kubeconfig is the file WriteKubeconfig wrote.
+	Kubeconfig string
+	// Args are extra flags, such as retry settings.
+	Args []string
+	// StartTimeout bounds the wait for the listening line and for /readyz.
+	StartTimeout time.Duration
+}
+
+// Process is a running gateway.
+type Process struct {
+	cmd     *exec.Cmd
+	url     string
+	done    chan struct{}
+	waitErr error
+
+	mu    sync.Mutex
+	lines []string
+}
+
+// Start launches the gateway on a free loopback port, reads the port from its "listening" log
+// line, and waits until /readyz answers 200.
+func Start(ctx context.Context, o Options) (*Process, error) {
+	if o.StartTimeout == 0 {
+		o.StartTimeout = 30 * time.Second
+	}
+	args := append([]string{"--listen=127.0.0.1:0", "--kubeconfig=" + o.Kubeconfig}, o.Args...)
+	cmd := exec.Command(o.Binary, args...)
+	cmd.Env = os.Environ()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, fmt.Errorf("piping the gateway's log: %w", err)
+	}
+	cmd.Stdout = io.Discard
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting the gateway %s: %w", o.Binary, err)
+	}
+	p := &Process{cmd: cmd, done: make(chan struct{})}
+	addr := make(chan string, 1)
+	go p.readLog(stderr, addr)
+	go func() { p.waitErr = cmd.Wait(); close(p.done) }()
+
+	timer := time.NewTimer(o.StartTimeout)
+	defer timer.Stop()
+	select {
+	case a := <-addr:
+		p.url = "http://" + a
+	case <-p.done:
+		return nil, fmt.Errorf("the gateway exited before it listened (%v); its log:\n%s", p.waitErr, p.tail(20))
+	case <-timer.C:
+		p.kill()
+		return nil, fmt.Errorf("the gateway did not log its listening address within %s; its log:\n%s", o.StartTimeout, p.tail(20))
+	case <-ctx.Done():
+		p.kill()
+		return nil, fmt.Errorf("starting the gateway: %w", ctx.Err())
+	}
+	if err := p.WaitReady(ctx, o.StartTimeout, http.StatusOK); err != nil {
+		p.kill()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Process) readLog(r io.Reader, addr chan<- string) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	sent := false
+	for sc.Scan() {
+		line := sc.Text()
+		p.mu.Lock()
+		p.lines = append(p.lines, line)
+		p.mu.Unlock()
+		if !sent {
+			var rec struct {
+				Msg  string `json:"msg"`
+				Addr string `json:"addr"`
+			}
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "listening" && rec.Addr != "" {
+				addr <- rec.Addr
+				sent = true
+			}
+		}
+	}
+}
+
+// URL is the gateway's base URL, e.g. http://127.0.0.1:41234.
+func (p *Process) URL() string { return p.url }
+
+// Pid identifies the process, for logs.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// LogLines returns the log lines that contain every one of the given substrings (all lines when
+// none are given). Scenarios pass their namespace to get the lines that belong to them.
+func (p *Process) LogLines(contains ...string) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+next:
+	for _, l := range p.lines {
+		for _, c := range contains {
+			if !strings.Contains(l, c) {
+				continue next
+			}
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+func (p *Process) tail(n int) string {
+	lines := p.LogLines()
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// WaitReady polls /readyz until it answers want, bounded by timeout.
+func (p *Process) WaitReady(ctx context.Context, timeout time.Duration, want int) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	last := "no answer yet"
+	for {
+		code, err := p.probe(ctx, "/readyz")
+		if err == nil && code == want {
+			return nil
+		}
+		if err != nil {
+			last = err.Error()
+		} else {
+			last = fmt.Sprintf("HTTP %d", code)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waited %s for the gateway's /readyz to answer %d; last saw %s; its log:\n%s", timeout, want, last, p.tail(10))
+		case <-p.done:
+			return fmt.Errorf("the gateway exited (%v) while waiting for /readyz to answer %d; its log:\n%s", p.waitErr, want, p.tail(20))
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func (p *Process) probe(ctx context.Context, path string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.url+path, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// Signal sends sig to the gateway, e.g. SIGTERM to test graceful shutdown.
+func (p *Process) Signal(sig os.Signal) error {
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		return fmt.Errorf("signalling the gateway (pid %d): %w", p.Pid(), err)
+	}
+	return nil
+}
+
+// Exited is closed when the process has exited.
+func (p *Process) Exited() <-chan struct{} { return p.done }
+
+// ExitErr is the process's exit error (nil for a clean exit); valid after Exited is closed.
+func (p *Process) ExitErr() error { return p.waitErr }
+
+// Stop asks the gateway to stop with SIGTERM, and kills it if it has not exited within timeout.
+func (p *Process) Stop(timeout time.Duration) error {
+	select {
+	case <-p.done:
+		return nil
+	default:
+	}
+	if err := p.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return err
+	}
+	select {
+	case <-p.done:
+		return nil
+	case <-time.After(timeout):
+		p.kill()
+		return fmt.Errorf("the gateway (pid %d) did not stop within %s of SIGTERM and was killed", p.Pid(), timeout)
+	}
+}
+
+func (p *Process) kill() {
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	<-p.done
+}

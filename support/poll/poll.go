@@ -1,0 +1,98 @@
+// Package poll is the suite's one way to wait: a bounded poll (on e2e-framework's klient/wait)
+// whose timeout message names what it waited for and what it last saw. There are no fixed sleeps
+// in the suite; every wait goes through here, and every bound comes from Timeouts.
+package poll
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"sigs.k8s.io/e2e-framework/klient/wait"
+)
+
+// Timeouts are the suite's bounds, in one place. Scenarios never pass their own.
+var Timeouts = struct {
+	// Eventually bounds waits for the cluster to show what the gateway has already acknowledged.
+	Eventually time.Duration
+	// Consistently is how long "nothing happens" is watched for.
+	Consistently time.Duration
+	// Request bounds one HTTP request to the gateway, including its retries against a slow API.
+	Request time.Duration
+	// GatewayStart bounds a gateway's start, up to /readyz answering 200.
+	GatewayStart time.Duration
+	// GatewayStop bounds a graceful stop before the process is killed.
+	GatewayStop time.Duration
+	// Readiness bounds waits for /readyz to change.
+	Readiness time.Duration
+	// Interval is the polling interval.
+	Interval time.Duration
+}{
+	Eventually:   15 * time.Second,
+	Consistently: 500 * time.Millisecond,
+	Request:      30 * time.Second,
+	GatewayStart: 30 * time.Second,
+	GatewayStop:  20 * time.Second,
+	Readiness:    15 * time.Second,
+	Interval:     50 * time.Millisecond,
+}
+
+// Check reports whether the awaited state holds, and what it saw, for the timeout message.
+// An error stops the wait at once.
+type Check func(ctx context.Context) (ok bool, seen string, err error)
+
+// Until polls check every Timeouts.Interval until it holds, for at most timeout.
+func Until(ctx context.Context, timeout time.Duration, what string, check Check) error {
+	seen := "nothing yet"
+	var stop error
+	err := wait.For(func(ctx context.Context) (bool, error) {
+		ok, s, err := check(ctx)
+		if s != "" {
+			seen = s
+		}
+		if err != nil {
+			stop = err
+			return false, err
+		}
+		return ok, nil
+	}, wait.WithContext(ctx), wait.WithTimeout(timeout), wait.WithInterval(Timeouts.Interval), wait.WithImmediate())
+	switch {
+	case err == nil:
+		return nil
+	case stop != nil:
+		return fmt.Errorf("waiting for %s: %w", what, stop)
+	case errors.Is(ctx.Err(), context.Canceled):
+		return fmt.Errorf("waiting for %s: cancelled; last saw %s", what, seen)
+	default:
+		return fmt.Errorf("timed out after %s waiting for %s; last saw %s", timeout, what, seen)
+	}
+}
+
+// Eventually is Until with the Eventually bound.
+func Eventually(ctx context.Context, what string, check Check) error {
+	return Until(ctx, Timeouts.Eventually, what, check)
+}
+
+// Consistently checks that check keeps holding for the Consistently window; it fails at the first
+// moment it does not, naming what it saw.
+func Consistently(ctx context.Context, what string, check Check) error {
+	deadline := time.Now().Add(Timeouts.Consistently)
+	for {
+		ok, seen, err := check(ctx)
+		if err != nil {
+			return fmt.Errorf("checking that %s: %w", what, err)
+		}
+		if !ok {
+			return fmt.Errorf("expected %s to keep holding, but saw %s", what, seen)
+		}
+		if time.Now().After(deadline) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("checking that %s: %w", what, ctx.Err())
+		case <-time.After(Timeouts.Interval):
+		}
+	}
+}
