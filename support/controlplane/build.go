@@ -144,7 +144,7 @@ func build(ctx context.Context, dir string, log io.Writer) error {
 	for _, b := range binaries {
 		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", ldflags(), "-o", filepath.Join(tmp, b.name), b.pkg)
 		cmd.Dir = moduleDir
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=-mod=readonly")
+		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=readonly")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			return fmt.Errorf("building %s (%s) in %s: %w\n%s", b.name, b.pkg, moduleDir, err, out)

@@ -34,6 +34,7 @@ var errClosed = errors.New("faultproxy: proxy closed")
 // timeouts with a real slow answer rather than a simulated one.
 type Latency struct{ Delay time.Duration }
 
+// String names the action in rule names, hits and the request log.
 func (l Latency) String() string { return "latency " + l.Delay.String() }
 
 func (l Latency) validate() error {
@@ -66,6 +67,7 @@ func (l Latency) serve(x *exchange) error {
 // reused one fails like this; give such rules Times of 2 or more to make the caller see the error.
 type Reset struct{}
 
+// String names the action in rule names, hits and the request log.
 func (Reset) String() string { return "reset" }
 
 func (Reset) serve(x *exchange) error {
@@ -90,6 +92,7 @@ func (Reset) serve(x *exchange) error {
 // mid-request. Nothing is forwarded. The same replay caveat as for Reset applies.
 type Drop struct{}
 
+// String names the action in rule names, hits and the request log.
 func (Drop) String() string { return "drop" }
 
 func (Drop) serve(x *exchange) error {
@@ -108,6 +111,7 @@ func (Drop) serve(x *exchange) error {
 // Nothing is forwarded.
 type BlackHole struct{}
 
+// String names the action in rule names, hits and the request log.
 func (BlackHole) String() string { return "black hole" }
 
 func (BlackHole) serve(x *exchange) error {

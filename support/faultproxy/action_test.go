@@ -41,7 +41,7 @@ func TestStatusAnswersLikeTheAPIServer(t *testing.T) {
 	}
 	api := newFakeAPI(t)
 	p := startProxy(t, api)
-	c := client(t, p, 5*time.Second)
+	c := client(t, p, bound)
 	for _, tt := range tests {
 		t.Run(tt.status.String(), func(t *testing.T) {
 			h := p.AddRule(Rule{Match: Match{Verb: VerbCreate, Namespace: "ns1"}, Action: tt.status, Times: 1})
@@ -111,7 +111,7 @@ func TestClientGoTurnsTheStatusIntoATypedError(t *testing.T) {
 		WrapTransport:   func(rt http.RoundTripper) http.RoundTripper { return dropRetryAfter{rt} },
 	})
 	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
 	defer cancel()
 
 	_, err = cs.CoreV1().Namespaces().Get(ctx, "ns1", metav1.GetOptions{})
@@ -127,15 +127,18 @@ func TestClientGoTurnsTheStatusIntoATypedError(t *testing.T) {
 	require.NoError(t, err, "the rule was used up; the next call goes through")
 	assert.Equal(t, "ns1", ns.Name)
 	assert.Equal(t, "Bearer gateway-token", api.requests()[0].Authorization)
+	for _, rec := range p.Requests("") {
+		assert.Equal(t, CredentialID("Bearer gateway-token"), rec.Credential, "the record names the client's own credential")
+	}
 }
 
 func TestLatencyDelaysThenForwards(t *testing.T) {
 	api := newFakeAPI(t)
 	p := startProxy(t, api)
-	h := p.AddRule(Rule{Match: Match{Verb: VerbGet}, Action: Latency{Delay: 200 * time.Millisecond}, Times: 2})
+	h := p.AddRule(Rule{Match: Match{Verb: VerbGet}, Action: Latency{Delay: 200 * time.Millisecond}, Times: 1})
 
 	start := time.Now()
-	resp, _, err := do(t, client(t, p, 5*time.Second), p, http.MethodGet, "/api/v1/namespaces/ns1")
+	resp, _, err := do(t, client(t, p, bound), p, http.MethodGet, "/api/v1/namespaces/ns1")
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.GreaterOrEqual(t, time.Since(start), 200*time.Millisecond)
@@ -143,12 +146,25 @@ func TestLatencyDelaysThenForwards(t *testing.T) {
 	assert.Equal(t, http.StatusOK, h.Hits()[0].Code, "the upstream's code")
 
 	// A client that gives up during the delay is never forwarded.
-	_, _, err = do(t, client(t, p, 50*time.Millisecond), p, http.MethodGet, "/api/v1/namespaces/ns1")
-	require.Error(t, err)
+	slow := p.AddRule(Rule{Match: Match{Verb: VerbGet}, Action: Latency{Delay: time.Hour}, Times: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	reqCtx, giveUp := context.WithCancel(ctx)
+	errc := make(chan error, 1)
+	go func() {
+		req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, p.URL()+"/api/v1/namespaces/ns1", nil)
+		if err == nil {
+			_, err = client(t, p, 0).Do(req)
+		}
+		errc <- err
+	}()
+	require.NoError(t, slow.WaitFired(ctx, 1))
+	giveUp()
+	require.ErrorIs(t, <-errc, context.Canceled)
 	require.Eventually(t, func() bool {
 		recs := p.Requests("ns1")
 		return len(recs) == 2 && !recs[1].InFlight
-	}, 5*time.Second, 10*time.Millisecond)
+	}, bound, 10*time.Millisecond)
 	assert.Contains(t, p.Requests("ns1")[1].Err, "client gave up")
 	assert.Equal(t, 1, api.count())
 }
@@ -159,10 +175,10 @@ func TestConnectionFaults(t *testing.T) {
 		timeout time.Duration
 		check   func(t *testing.T, err error)
 	}{
-		{Reset{}, 5 * time.Second, func(t *testing.T, err error) {
+		{Reset{}, bound, func(t *testing.T, err error) {
 			assert.ErrorContains(t, err, "connection reset")
 		}},
-		{Drop{}, 5 * time.Second, func(t *testing.T, err error) {
+		{Drop{}, bound, func(t *testing.T, err error) {
 			assert.ErrorIs(t, err, io.EOF)
 		}},
 		{BlackHole{}, 300 * time.Millisecond, func(t *testing.T, err error) {
@@ -175,19 +191,17 @@ func TestConnectionFaults(t *testing.T) {
 				api := newFakeAPI(t)
 				p := startProxy(t, api)
 				h := p.AddRule(Rule{Match: Match{Namespace: "ns1"}, Action: tt.action})
-				start := time.Now()
 				_, _, err := do(t, client(t, p, tt.timeout), p, method, fmt.Sprintf(rrPath, "ns1"))
 				require.Error(t, err)
 				tt.check(t, err)
-				assert.Less(t, time.Since(start), 3*time.Second)
 				assert.Zero(t, api.count(), "never forwarded")
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				ctx, cancel := context.WithTimeout(context.Background(), bound)
 				defer cancel()
 				require.NoError(t, h.WaitFired(ctx, 1))
 				require.Eventually(t, func() bool {
 					recs := p.Requests("ns1")
 					return len(recs) == 1 && !recs[0].InFlight
-				}, 5*time.Second, 10*time.Millisecond)
+				}, bound, 10*time.Millisecond)
 				rec := p.Requests("ns1")[0]
 				assert.Zero(t, rec.Code, "no response was sent")
 				assert.Equal(t, tt.action.String(), rec.Action)
@@ -205,7 +219,7 @@ func TestCloseReleasesBlackHoledRequests(t *testing.T) {
 		_, _, err := do(t, client(t, p, 0), p, http.MethodGet, "/api/v1/namespaces/ns1")
 		errc <- err
 	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
 	defer cancel()
 	require.NoError(t, h.WaitFired(ctx, 1))
 	require.NoError(t, p.Close())

@@ -17,6 +17,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// bound caps every wait in these tests. It is an upper limit, never a sleep: generous so a loaded
+// machine or -race does not turn slowness into failures.
+const bound = 30 * time.Second
+
 // seen is one request that reached the fake API server.
 type seen struct {
 	Method, Path, Authorization, Body string

@@ -5,7 +5,6 @@ import (
 	"context"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -15,14 +14,14 @@ func TestOutageRefusesConnectionsAndRecovers(t *testing.T) {
 	api := newFakeAPI(t)
 	p := startProxy(t, api)
 	url := p.URL()
-	c := client(t, p, 5*time.Second)
+	c := client(t, p, bound)
 
 	resp, _, err := do(t, c, p, http.MethodGet, "/api/v1/namespaces/ns1")
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 
 	// An open watch is cut by the outage, as when the API server goes down.
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/api/v1/namespaces?watch=1", nil)
 	require.NoError(t, err)

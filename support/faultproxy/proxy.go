@@ -229,7 +229,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := Record{
 		Time: start, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Verb: info.Verb,
 		Resource: info.Resource, Subresource: info.Subresource, Namespace: info.Namespace,
-		Name: info.Name, Action: "forward",
+		Name: info.Name, Action: "forward", Credential: CredentialID(r.Header.Get("Authorization")),
 	}
 	h, idx := p.rules.match(r.Method, info)
 	if h != nil {

@@ -1,6 +1,8 @@
 package faultproxy
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"sync"
@@ -31,6 +33,9 @@ type Record struct {
 	InFlight bool
 	// Err says what went wrong or how the request ended without a response.
 	Err string
+	// Credential identifies the Authorization header the client sent (see CredentialID), so a
+	// scenario can check which identity the gateway used without the log holding a token.
+	Credential string
 }
 
 // String renders the record as one line of a report.
@@ -114,4 +119,14 @@ func (l *requestLog) list(namespace string) []Record {
 		}
 	}
 	return out
+}
+
+// CredentialID names an Authorization header by the first 12 hex characters of its SHA-256, or
+// "none" when there is none. Records carry this instead of the secret itself.
+func CredentialID(authorization string) string {
+	if authorization == "" {
+		return "none"
+	}
+	sum := sha256.Sum256([]byte(authorization))
+	return "sha256:" + hex.EncodeToString(sum[:6])
 }

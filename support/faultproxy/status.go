@@ -26,6 +26,7 @@ type Status struct {
 	Message string
 }
 
+// String names the action in rule names, hits and the request log.
 func (s Status) String() string {
 	out := "status " + strconv.Itoa(s.Code)
 	if s.retryAfterSeconds() > 0 {

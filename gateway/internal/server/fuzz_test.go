@@ -13,6 +13,8 @@ func addSeeds(f *testing.F) {
 	f.Add([]byte(`{"type":"Normal","reason":"Pulled","involvedObject":{"kind":"Node","name":"n"}}`), "application/json; charset=utf-8")
 	f.Add([]byte(`{"alerts":[{"labels":{"alertname":"A","namespace":"Bad NS","pod":"p"}}]}`), "application/json")
 	f.Add([]byte(`{"alerts":[{"labels":{"alertname":"A","namespace":"`+"\xff\xfe"+`"}}]}`), "application/json")
+	f.Add([]byte(`{"reason":"X","firstTimestamp":"9999-12-31T23:59:59-01:00","involvedObject":{"kind":"Pod","name":"p","namespace":"a"}}`), "application/json")
+	f.Add([]byte(`{"alerts":[{"labels":{"alertname":"A"},"startsAt":"0000-01-01T00:00:00+01:00"}]}`), "application/json")
 	f.Add([]byte(`garbage`), "text/plain")
 	f.Add([]byte{}, "")
 }

@@ -258,3 +258,15 @@ func TestRequestID(t *testing.T) {
 	rec = g.postAlerts([]byte(`{}`), server.HeaderRequestID, strings.Repeat("b", 128))
 	assert.Equal(t, strings.Repeat("b", 128), rec.Header().Get(server.HeaderRequestID))
 }
+
+// A time zone offset can push a timestamp out of what the API can store; found by fuzzing.
+func TestUnstorableTimestampsAreNotA500(t *testing.T) {
+	g := newGateway(t)
+	rec := g.postEvent([]byte(`{"reason":"X","firstTimestamp":"9999-12-31T23:59:59-01:00","involvedObject":{"kind":"Pod","name":"p","namespace":"a"}}`))
+	assert.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+	rec = g.postAlerts([]byte(`{"alerts":[{"labels":{"alertname":"A"},"startsAt":"0000-01-01T00:00:00+01:00"}]}`))
+	assert.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+	for _, rr := range g.items(t) {
+		assert.Equal(t, now.Unix(), rr.Spec.FiringTime.Unix())
+	}
+}

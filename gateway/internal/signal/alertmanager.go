@@ -72,14 +72,11 @@ func parseAlert(raw json.RawMessage, received time.Time) (Signal, error) {
 		Type:         v1alpha1.SignalTypePrometheusAlert,
 		Source:       v1alpha1.SignalSourceAlertmanager,
 		Namespace:    firstLabel(a.Labels, "namespace", "exported_namespace"),
-		FiringTime:   a.StartsAt,
+		FiringTime:   storableTime(a.StartsAt, received),
 		ReceivedTime: received,
 		Labels:       truncateValues(a.Labels, MaxLabelValueBytes),
 		Annotations:  truncateValues(a.Annotations, MaxAnnotationValueBytes),
 		Payload:      compactPayload(raw),
-	}
-	if s.FiringTime.IsZero() {
-		s.FiringTime = received
 	}
 	s.Target = alertTarget(a.Labels, s.Namespace)
 	s.setFingerprint()

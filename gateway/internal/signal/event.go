@@ -44,7 +44,7 @@ func ParseEvent(body []byte, received time.Time) (Signal, error) {
 		Source:       v1alpha1.SignalSourceKubernetesEvents,
 		Namespace:    namespace,
 		Target:       Target{Kind: ev.InvolvedObject.Kind, Name: ev.InvolvedObject.Name},
-		FiringTime:   eventTime(&ev, received),
+		FiringTime:   storableTime(eventTime(&ev, received), received),
 		ReceivedTime: received,
 		Labels:       truncateValues(eventLabels(&ev), MaxLabelValueBytes),
 		Annotations:  truncateValues(eventAnnotations(&ev), MaxAnnotationValueBytes),

@@ -2,6 +2,7 @@ package signal
 
 import (
 	"testing"
+	"time"
 )
 
 var fixtureNames = []string{"batch-3-firing.json", "batch-mixed-resolved.json", "single-node-target.json"}
@@ -16,6 +17,7 @@ func FuzzParseAlertmanager(f *testing.F) {
 	f.Add([]byte(`{"alerts":[]}`))
 	f.Add([]byte(`{"alerts":[null]}`))
 	f.Add([]byte(`[`))
+	f.Add([]byte(`{"alerts":[{"labels":{"alertname":"A"},"startsAt":"0000-01-01T00:00:00+01:00"}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		signals, err := ParseAlertmanager(body, now)
 		if err != nil {
@@ -36,6 +38,7 @@ func FuzzParseEvent(f *testing.F) {
 	f.Add([]byte(`{"type":"Normal","reason":"Pulled","involvedObject":{"kind":"Pod","name":"p"}}`))
 	f.Add([]byte(`{"reason":"X","involvedObject":{"kind":"Node","name":"n"},"eventTime":"2026-01-01T00:00:00.000000Z"}`))
 	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"reason":"X","firstTimestamp":"9999-12-31T23:59:59-01:00","involvedObject":{"kind":"Pod","name":"p"}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		s, err := ParseEvent(body, now)
 		if err != nil {
@@ -57,6 +60,9 @@ func checkSignal(t *testing.T, s *Signal) {
 	case "critical", "warning", "info":
 	default:
 		t.Fatalf("severity %q", s.Severity)
+	}
+	if y := s.FiringTime.Year(); y < 1 || y > 9999 || s.FiringTime.Location() != time.UTC {
+		t.Fatalf("firing time %v cannot be stored", s.FiringTime)
 	}
 	if len(s.Payload) > MaxPayloadBytes {
 		t.Fatalf("payload of %d bytes", len(s.Payload))

@@ -98,3 +98,17 @@ func (s *Signal) TargetNamespace() string {
 func (s *Signal) setFingerprint() {
 	s.Fingerprint = Fingerprint(s.Name, s.Namespace, s.Target.Kind, s.Target.Name)
 }
+
+// storableTime is t in UTC when the API can store it (metav1.Time is RFC 3339 with a four-digit
+// year), else fallback. A sender's time zone offset can push a valid-looking timestamp to year 0 or
+// 10000, which would create an object that no client can read back.
+func storableTime(t, fallback time.Time) time.Time {
+	if t.IsZero() {
+		return fallback
+	}
+	u := t.UTC()
+	if u.Year() < 1 || u.Year() > 9999 {
+		return fallback
+	}
+	return u
+}

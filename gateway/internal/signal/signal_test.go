@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
@@ -147,4 +148,19 @@ func TestLimitsApplied(t *testing.T) {
 	assert.LessOrEqual(t, len(s.Payload), MaxPayloadBytes)
 	assert.True(t, utf8.ValidString(s.Labels["big"]))
 	assert.Equal(t, "n", s.Labels["namespace"])
+}
+
+func TestUnstorableTimesFallBackToReceived(t *testing.T) {
+	alerts := []byte(`{"alerts":[{"labels":{"alertname":"A"},"startsAt":"0000-01-01T00:00:00+01:00"},` +
+		`{"labels":{"alertname":"B"},"startsAt":"9999-12-31T23:30:00-01:00"},` +
+		`{"labels":{"alertname":"C"},"startsAt":"2026-01-01T10:00:00+02:00"}]}`)
+	signals, err := ParseAlertmanager(alerts, now)
+	assert.NoError(t, err)
+	assert.Equal(t, now, signals[0].FiringTime)
+	assert.Equal(t, now, signals[1].FiringTime)
+	assert.Equal(t, time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC), signals[2].FiringTime)
+
+	ev, err := ParseEvent([]byte(`{"reason":"X","firstTimestamp":"9999-12-31T23:59:59-01:00","involvedObject":{"kind":"Pod","name":"p"}}`), now)
+	assert.NoError(t, err)
+	assert.Equal(t, now, ev.FiringTime)
 }

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubernaut/gateway-contract/gateway/api/v1alpha1"
+	"github.com/kubernaut/gateway-contract/gateway/internal/config"
+	"github.com/kubernaut/gateway-contract/gateway/internal/logging"
+)
+
+func TestHelpAndBadFlags(t *testing.T) {
+	assert.Equal(t, 0, run([]string{"--help"}))
+	assert.Equal(t, 2, run([]string{"--retry-attempts=0"}))
+}
+
+// fakeAPI is just enough of an API server for one RemediationRequest: discovery, list, create, get
+// and status update. Lists are slow, to keep a request in flight during shutdown.
+type fakeAPI struct {
+	mu        sync.Mutex
+	objects   map[string]*v1alpha1.RemediationRequest
+	rv        int
+	listDelay time.Duration
+	selectors []string
+}
+
+func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	base := "/apis/kubernaut.ai/v1alpha1"
+	w.Header().Set("Content-Type", "application/json")
+	path := strings.TrimPrefix(r.URL.Path, base)
+	switch {
+	case r.URL.Path == base:
+		_ = json.NewEncoder(w).Encode(metav1.APIResourceList{
+			TypeMeta:     metav1.TypeMeta{Kind: "APIResourceList", APIVersion: "v1"},
+			GroupVersion: v1alpha1.GroupVersion.String(),
+			APIResources: []metav1.APIResource{{Name: "remediationrequests", Namespaced: true, Kind: v1alpha1.Kind}},
+		})
+	case r.Method == http.MethodGet && strings.HasSuffix(path, "/remediationrequests"):
+		time.Sleep(f.listDelay)
+		f.mu.Lock()
+		f.selectors = append(f.selectors, r.URL.Query().Get("fieldSelector"))
+		list := v1alpha1.RemediationRequestList{TypeMeta: metav1.TypeMeta{Kind: "RemediationRequestList", APIVersion: v1alpha1.GroupVersion.String()}}
+		for _, o := range f.objects {
+			list.Items = append(list.Items, *o)
+		}
+		f.mu.Unlock()
+		_ = json.NewEncoder(w).Encode(list)
+	case r.Method == http.MethodPost:
+		var rr v1alpha1.RemediationRequest
+		_ = json.NewDecoder(r.Body).Decode(&rr)
+		f.mu.Lock()
+		f.rv++
+		rr.ResourceVersion = fmt.Sprint(f.rv)
+		f.objects[rr.Name] = &rr
+		f.mu.Unlock()
+		w.WriteHeader(http.StatusCreated)
+		_ = json.NewEncoder(w).Encode(rr)
+	case r.Method == http.MethodGet:
+		f.mu.Lock()
+		rr := f.objects[filepath.Base(path)]
+		f.mu.Unlock()
+		_ = json.NewEncoder(w).Encode(rr)
+	case r.Method == http.MethodPut && strings.HasSuffix(path, "/status"):
+		var rr v1alpha1.RemediationRequest
+		_ = json.NewDecoder(r.Body).Decode(&rr)
+		f.mu.Lock()
+		f.rv++
+		rr.ResourceVersion = fmt.Sprint(f.rv)
+		f.objects[rr.Name] = &rr
+		f.mu.Unlock()
+		_ = json.NewEncoder(w).Encode(rr)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestServeAndGracefulShutdown runs the real wiring against a fake API server: the listening line,
+// readiness, one signal, and a SIGTERM that fails readiness but lets the in-flight request finish.
+func TestServeAndGracefulShutdown(t *testing.T) {
+	api := &fakeAPI{objects: map[string]*v1alpha1.RemediationRequest{}, listDelay: 600 * time.Millisecond}
+	apiSrv := httptest.NewServer(api)
+	defer apiSrv.Close()
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	require.NoError(t, os.WriteFile(kubeconfig, []byte(fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: %q}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+`, apiSrv.URL)), 0o600))
+
+	cfg, err := config.Parse("gateway", []string{"--listen=127.0.0.1:0", "--kubeconfig=" + kubeconfig, "--shutdown-delay=300ms"},
+		func(string) string { return "" }, io.Discard)
+	require.NoError(t, err)
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- serve(cfg, logging.New(logs, cfg.LogLevel)) }()
+
+	var addr string
+	listening := regexp.MustCompile(`"msg":"listening","addr":"(127\.0\.0\.1:\d+)"`)
+	require.Eventually(t, func() bool {
+		m := listening.FindStringSubmatch(logs.String())
+		if m != nil {
+			addr = m[1]
+		}
+		return m != nil
+	}, 10*time.Second, 10*time.Millisecond, logs.String())
+	base := "http://" + addr
+
+	resp, err := http.Get(base + "/readyz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	body, err := os.ReadFile("../../internal/signal/testdata/single-node-target.json")
+	require.NoError(t, err)
+	inflight := make(chan int, 1)
+	go func() {
+		resp, err := http.Post(base+"/api/v1/signals/prometheus", "application/json", bytes.NewReader(body))
+		if err != nil {
+			inflight <- -1
+			return
+		}
+		resp.Body.Close()
+		inflight <- resp.StatusCode
+	}()
+	time.Sleep(150 * time.Millisecond) // the request is now waiting on the slow list
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGTERM))
+
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusServiceUnavailable
+	}, 2*time.Second, 20*time.Millisecond, "readyz fails as soon as shutdown starts")
+
+	assert.Equal(t, http.StatusCreated, <-inflight, "the in-flight request finished")
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not return after SIGTERM")
+	}
+	assert.Contains(t, api.selectors, "spec.signalFingerprint="+func() string {
+		var rr *v1alpha1.RemediationRequest
+		for _, o := range api.objects {
+			rr = o
+		}
+		require.NotNil(t, rr)
+		assert.EqualValues(t, 1, rr.Status.Deduplication.OccurrenceCount)
+		return rr.Spec.SignalFingerprint
+	}())
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var v map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &v), "every log line is JSON: %s", line)
+	}
+}

@@ -1,0 +1,82 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaults(t *testing.T) {
+	c, err := Parse("gateway", nil, env(nil), &bytes.Buffer{})
+	require.NoError(t, err)
+	assert.Equal(t, &Config{
+		Listen: ":8080", FallbackNamespace: "kubernaut-system", RetryAttempts: 5,
+		RetryInitialBackoff: 100 * time.Millisecond, RetryMaxBackoff: 2 * time.Second,
+		RequestDeadline: 10 * time.Second, APICallTimeout: 2 * time.Second, UnavailableRetryAfter: 5 * time.Second,
+		MaxBodyBytes: 262144, KubeQPS: 200, KubeBurst: 400, ShutdownTimeout: 30 * time.Second, LogLevel: slog.LevelInfo,
+	}, c)
+}
+
+func TestEnvironmentFallbackAndFlagPrecedence(t *testing.T) {
+	e := env(map[string]string{
+		"GATEWAY_LISTEN":             "127.0.0.1:0",
+		"GATEWAY_RETRY_ATTEMPTS":     "2",
+		"GATEWAY_API_CALL_TIMEOUT":   "300ms",
+		"GATEWAY_KUBE_QPS":           "50.5",
+		"GATEWAY_MAX_BODY_BYTES":     "1024",
+		"GATEWAY_LOG_LEVEL":          "debug",
+		"GATEWAY_FALLBACK_NAMESPACE": "from-env",
+	})
+	c, err := Parse("gateway", []string{"--fallback-namespace", "from-flag", "--shutdown-delay=2s"}, e, &bytes.Buffer{})
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:0", c.Listen)
+	assert.Equal(t, 2, c.RetryAttempts)
+	assert.Equal(t, 300*time.Millisecond, c.APICallTimeout)
+	assert.Equal(t, 50.5, c.KubeQPS)
+	assert.EqualValues(t, 1024, c.MaxBodyBytes)
+	assert.Equal(t, slog.LevelDebug, c.LogLevel)
+	assert.Equal(t, "from-flag", c.FallbackNamespace)
+	assert.Equal(t, 2*time.Second, c.ShutdownDelay)
+}
+
+func TestInvalid(t *testing.T) {
+	tests := map[string]struct {
+		args []string
+		env  map[string]string
+	}{
+		"bad env duration":  {env: map[string]string{"GATEWAY_REQUEST_DEADLINE": "soon"}},
+		"bad env int":       {env: map[string]string{"GATEWAY_RETRY_ATTEMPTS": "many"}},
+		"zero attempts":     {args: []string{"--retry-attempts=0"}},
+		"max below initial": {args: []string{"--retry-initial-backoff=3s", "--retry-max-backoff=1s"}},
+		"bad level":         {args: []string{"--log-level=loud"}},
+		"unknown flag":      {args: []string{"--nope"}},
+		"stray argument":    {args: []string{"serve"}},
+		"zero body limit":   {args: []string{"--max-body-bytes=0"}},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse("gateway", tt.args, env(tt.env), &bytes.Buffer{})
+			require.Error(t, err)
+		})
+	}
+}
+
+func TestHelpListsEveryFlagWithItsEnvironmentVariable(t *testing.T) {
+	var out bytes.Buffer
+	_, err := Parse("gateway", []string{"--help"}, env(nil), &out)
+	require.True(t, errors.Is(err, flag.ErrHelp))
+	for _, name := range []string{"listen", "kubeconfig", "fallback-namespace", "retry-attempts", "retry-initial-backoff",
+		"retry-max-backoff", "request-deadline", "api-call-timeout", "unavailable-retry-after", "max-body-bytes",
+		"kube-qps", "kube-burst", "shutdown-delay", "shutdown-timeout", "log-level"} {
+		assert.Contains(t, out.String(), "-"+name)
+		assert.Contains(t, out.String(), EnvName(name))
+	}
+}
