@@ -75,11 +75,12 @@ Feature: Signals survive Kubernetes API failures
     Then the gateway answered 503 at least once before accepting the batch
     And the fault fired at least 2 times
     And the namespace holds exactly 3 remediation requests
-    And each remediation request has occurrence count 1
+    And each alert of the batch has exactly one remediation request
 
-  @BR-GATEWAY-020
+  @BR-GATEWAY-020 @BR-GATEWAY-001
   Scenario: A batch that is stored only in part is refused, and its redelivery stores the rest once
-    Given the Kubernetes API fails every attempt to create a remediation request for pod "web-2" with status 503
+    Given Alertmanager has sent a firing alert "HighMemory" with severity "critical" for pod "web-1"
+    And the Kubernetes API fails every attempt to create a remediation request with status 503
     When Alertmanager sends a batch of firing alerts:
       | alert      | kind | target | severity |
       | HighMemory | pod  | web-1  | critical |

@@ -12,7 +12,7 @@ import (
 )
 
 func registerAccessSteps(sc *godog.ScenarioContext) {
-	sc.Step(`^the gateway's identity (may|may not) (\w+) (.+)$`, identityMay)
+	sc.Step(`^the gateway's identity (may not|may) (\w+) (.+)$`, identityMay)
 	sc.Step(`^every request the gateway made to the Kubernetes API used its own service account$`, usedOwnIdentity)
 }
 

@@ -43,7 +43,7 @@ func registerRemediationSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the (namespace|second namespace) holds exactly (\d+) remediation requests?$`, holdsExactly)
 	sc.Step(`^the namespace holds no remediation requests$`, holdsNone)
 	sc.Step(`^the remediation requests for (pod|deployment|service) "([^"]+)" and (pod|deployment|service) "([^"]+)" have different fingerprints$`, differentFingerprints)
-	sc.Step(`^each remediation request has occurrence count (\d+)$`, eachCount)
+	sc.Step(`^each alert of the batch has exactly one remediation request$`, onePerAlert)
 	registerRecordSteps(sc)
 }
 
@@ -256,14 +256,17 @@ func rrLastSeenMoved(ctx context.Context, name, kind, target string) error {
 	if len(all) < 2 {
 		return fmt.Errorf("expected a repeat to have been sent")
 	}
-	// lastSeenAt must fall within the repeat's request, and firstSeenAt within the first's.
+	// The times have microsecond precision: firstSeenAt falls within the first request, lastSeenAt
+	// within the repeat (1ms of slack for truncation).
 	repeat, first := all[len(all)-1], all[0]
-	slack := time.Second // metav1.Time has second precision on the wire
-	if d.LastSeenAt.Time.Before(repeat.sentAt.Add(-slack).Truncate(time.Second)) || d.LastSeenAt.Time.After(repeat.at.Add(slack)) {
-		return fmt.Errorf("expected lastSeenAt within the repeat's request (%s to %s), got %s", repeat.sentAt.Format(time.RFC3339Nano), repeat.at.Format(time.RFC3339Nano), d.LastSeenAt)
+	within := func(t time.Time, r *response) bool {
+		return !t.Before(r.sentAt.Add(-time.Millisecond)) && !t.After(r.at.Add(time.Millisecond))
 	}
-	if d.FirstSeenAt.Time.After(first.at.Add(slack)) || d.LastSeenAt.Before(&d.FirstSeenAt) {
-		return fmt.Errorf("expected firstSeenAt (%s) at the first alert and not after lastSeenAt (%s)", d.FirstSeenAt, d.LastSeenAt)
+	if !within(d.LastSeenAt.Time, repeat) {
+		return fmt.Errorf("expected lastSeenAt within the repeat's request (%s to %s), got %s", repeat.sentAt.Format(time.RFC3339Nano), repeat.at.Format(time.RFC3339Nano), d.LastSeenAt.Format(time.RFC3339Nano))
+	}
+	if !within(d.FirstSeenAt.Time, first) || !d.LastSeenAt.After(d.FirstSeenAt.Time) {
+		return fmt.Errorf("expected firstSeenAt (%s) within the first request and before lastSeenAt (%s)", d.FirstSeenAt.Format(time.RFC3339Nano), d.LastSeenAt.Format(time.RFC3339Nano))
 	}
 	return nil
 }
@@ -321,15 +324,36 @@ func differentFingerprints(ctx context.Context, k1, t1, k2, t2 string) error {
 	return nil
 }
 
-func eachCount(ctx context.Context, want int) error {
+// onePerAlert checks that every alert of the last batch sent is stored once: one remediation
+// request per signal, however often the batch was delivered.
+func onePerAlert(ctx context.Context) error {
 	st := state(ctx)
+	req, err := st.lastSent()
+	if err != nil {
+		return err
+	}
+	var sent struct {
+		Alerts []struct {
+			Labels map[string]string `json:"labels"`
+		} `json:"alerts"`
+	}
+	if err := json.Unmarshal(req.body, &sent); err != nil || len(sent.Alerts) == 0 {
+		return fmt.Errorf("the last notification sent is not a batch of alerts: %v", err)
+	}
 	items, err := st.list(ctx, st.ns)
 	if err != nil {
 		return err
 	}
-	for _, rr := range items {
-		if count(&rr) != int32(want) {
-			return fmt.Errorf("expected every remediation request to have occurrence count %d: %s", want, summary(items))
+	for _, a := range sent.Alerts {
+		n := 0
+		for _, rr := range items {
+			t := rr.Spec.TargetResource
+			if rr.Spec.SignalName == a.Labels["alertname"] && a.Labels[strings.ToLower(t.Kind)] == t.Name {
+				n++
+			}
+		}
+		if n != 1 {
+			return fmt.Errorf("expected one remediation request for alert %v, found %d: %s", a.Labels, n, summary(items))
 		}
 	}
 	return nil

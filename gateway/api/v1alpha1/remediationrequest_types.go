@@ -70,10 +70,11 @@ type RemediationRequestSpec struct {
 
 // DeduplicationStatus counts the occurrences of the signal that this object stands for.
 type DeduplicationStatus struct {
-	// FirstSeenAt is when the gateway recorded the first occurrence.
-	FirstSeenAt metav1.Time `json:"firstSeenAt"`
+	// FirstSeenAt is when the gateway recorded the first occurrence. Microsecond precision, so that
+	// repeats within one second still move LastSeenAt visibly.
+	FirstSeenAt metav1.MicroTime `json:"firstSeenAt"`
 	// LastSeenAt is when the gateway recorded the latest occurrence.
-	LastSeenAt metav1.Time `json:"lastSeenAt"`
+	LastSeenAt metav1.MicroTime `json:"lastSeenAt"`
 	// OccurrenceCount is the number of occurrences recorded, the first included.
 	// +kubebuilder:validation:Minimum=1
 	OccurrenceCount int32 `json:"occurrenceCount"`

@@ -31,7 +31,7 @@ func TestSchemeAndDeepCopy(t *testing.T) {
 	}
 	in := &RemediationRequest{
 		Spec:   RemediationRequestSpec{SignalLabels: map[string]string{"a": "b"}},
-		Status: RemediationRequestStatus{Deduplication: &DeduplicationStatus{OccurrenceCount: 1, FirstSeenAt: metav1.Now()}},
+		Status: RemediationRequestStatus{Deduplication: &DeduplicationStatus{OccurrenceCount: 1, FirstSeenAt: metav1.NowMicro()}},
 	}
 	out := in.DeepCopy()
 	out.Spec.SignalLabels["a"] = "c"

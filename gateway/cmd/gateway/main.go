@@ -34,7 +34,13 @@ func main() {
 }
 
 func run(args []string) int {
-	cfg, err := config.Parse("gateway", args, os.Getenv, os.Stderr)
+	usageOut := os.Stderr
+	for _, a := range args {
+		if a == "-h" || a == "-help" || a == "--help" || a == "--h" {
+			usageOut = os.Stdout // help that was asked for is output, not an error
+		}
+	}
+	cfg, err := config.Parse("gateway", args, os.Getenv, usageOut)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}

@@ -45,6 +45,10 @@ func EnvName(flagName string) string {
 func Parse(name string, args []string, getenv func(string) string, out io.Writer) (*Config, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: %s [flags]\n\nReceives Alertmanager webhooks and Kubernetes events and records them as RemediationRequests.\nEvery flag falls back to the environment variable GATEWAY_<FLAG_NAME>.\n\nFlags:\n", name)
+		fs.PrintDefaults()
+	}
 	c := &Config{}
 	var logLevel string
 	var errs []error

@@ -28,7 +28,9 @@ type Retry struct {
 	Err error
 }
 
-// Policy retries transient Kubernetes API failures with exponential backoff and full jitter.
+// Policy retries transient Kubernetes API failures with exponential backoff and "equal" jitter:
+// each wait is random in the upper half of its step, so replicas spread out while every wait is
+// still at least as long as the one before (the suite asserts that the backoff grows).
 // The zero value is not useful; set at least Attempts, InitialBackoff and MaxBackoff.
 type Policy struct {
 	// Attempts is the number of attempts per call, the first included (1 = no retry).
@@ -127,8 +129,9 @@ func (p *Policy) call(ctx context.Context, fn func(ctx context.Context) error) (
 	return err != nil && ctx.Err() == nil && errors.Is(callCtx.Err(), context.DeadlineExceeded), err
 }
 
-// Backoff is the wait after the attempt-th failure: full jitter over min(MaxBackoff,
-// InitialBackoff*2^(attempt-1)), and never less than the delay a 429 asks for.
+// Backoff is the wait after the attempt-th failure: with step = min(MaxBackoff,
+// InitialBackoff*2^(attempt-1)), a random wait in [step/2, step], and never less than the delay a
+// 429 asks for.
 func (p *Policy) backoff(attempt int, err error) time.Duration {
 	ceiling := p.InitialBackoff
 	for i := 1; i < attempt && ceiling < p.MaxBackoff; i++ {
@@ -137,7 +140,7 @@ func (p *Policy) backoff(attempt int, err error) time.Duration {
 	if p.MaxBackoff > 0 && ceiling > p.MaxBackoff {
 		ceiling = p.MaxBackoff
 	}
-	wait := p.jitter(ceiling)
+	wait := ceiling/2 + p.jitter(ceiling-ceiling/2)
 	if apierrors.IsTooManyRequests(err) {
 		if seconds, ok := apierrors.SuggestsClientDelay(err); ok && seconds > 0 {
 			wait = max(wait, time.Duration(seconds)*time.Second)

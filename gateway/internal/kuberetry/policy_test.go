@@ -134,17 +134,22 @@ func TestExponentialBackoffIsCapped(t *testing.T) {
 	assert.Equal(t, []time.Duration{100, 200, 400, 500, 500, 500, 500}, millis(rec.sleeps))
 }
 
-func TestFullJitterStaysUnderCeiling(t *testing.T) {
-	var rec recorder
-	p := rec.policy(6)
-	p.Jitter = nil // real randomness
-	fn, _ := failing(100, apierrors.NewInternalError(errors.New("x")))
-	_ = p.Do(context.Background(), "op", fn)
-	ceilings := []time.Duration{100, 200, 400, 800, 1600}
-	require.Len(t, rec.sleeps, len(ceilings))
-	for i, d := range rec.sleeps {
-		assert.GreaterOrEqual(t, d, time.Duration(0))
-		assert.LessOrEqual(t, d, ceilings[i]*time.Millisecond)
+func TestEqualJitterStaysInTheUpperHalfAndNeverShrinks(t *testing.T) {
+	for run := 0; run < 50; run++ {
+		var rec recorder
+		p := rec.policy(6)
+		p.Jitter = nil // real randomness
+		fn, _ := failing(100, apierrors.NewInternalError(errors.New("x")))
+		_ = p.Do(context.Background(), "op", fn)
+		ceilings := []time.Duration{100, 200, 400, 800, 1600}
+		require.Len(t, rec.sleeps, len(ceilings))
+		for i, d := range rec.sleeps {
+			assert.GreaterOrEqual(t, d, ceilings[i]*time.Millisecond/2)
+			assert.LessOrEqual(t, d, ceilings[i]*time.Millisecond)
+			if i > 0 {
+				assert.GreaterOrEqual(t, d, rec.sleeps[i-1], "wait %d shrank: %v", i, rec.sleeps)
+			}
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package remediation
 import (
 	"context"
 	"fmt"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -38,7 +39,7 @@ func (s *Service) recordOccurrence(ctx context.Context, key client.ObjectKey, cr
 			return Outcome{}, errRestart
 		}
 
-		now := metav1.NewTime(s.now().UTC())
+		now := metav1.NewMicroTime(s.now().UTC().Truncate(time.Microsecond))
 		if d := rr.Status.Deduplication; d == nil || d.OccurrenceCount < 1 {
 			rr.Status.Deduplication = &v1alpha1.DeduplicationStatus{FirstSeenAt: now, LastSeenAt: now, OccurrenceCount: 1}
 		} else {
@@ -85,8 +86,8 @@ func (s *Service) outcome(ctx context.Context, rr *v1alpha1.RemediationRequest, 
 	return out
 }
 
-// sameDedup compares at the API's one-second resolution of metav1.Time.
+// sameDedup compares at the API's microsecond resolution of metav1.MicroTime.
 func sameDedup(a, b *v1alpha1.DeduplicationStatus) bool {
 	return a != nil && b != nil && a.OccurrenceCount == b.OccurrenceCount &&
-		a.FirstSeenAt.Unix() == b.FirstSeenAt.Unix() && a.LastSeenAt.Unix() == b.LastSeenAt.Unix()
+		a.FirstSeenAt.UnixMicro() == b.FirstSeenAt.UnixMicro() && a.LastSeenAt.UnixMicro() == b.LastSeenAt.UnixMicro()
 }

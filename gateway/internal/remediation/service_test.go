@@ -118,7 +118,7 @@ func TestCreateThenDuplicate(t *testing.T) {
 	assert.Equal(t, "alertmanager", rr.Spec.SignalSource)
 	require.NotNil(t, rr.Status.Deduplication)
 	assert.EqualValues(t, 1, rr.Status.Deduplication.OccurrenceCount)
-	assert.True(t, rr.Status.Deduplication.FirstSeenAt.Equal(&metav1.Time{Time: now}))
+	assert.Equal(t, now.UnixMicro(), rr.Status.Deduplication.FirstSeenAt.UnixMicro())
 
 	later := now.Add(time.Minute)
 	e.svc.Now = func() time.Time { return later }
@@ -129,8 +129,8 @@ func TestCreateThenDuplicate(t *testing.T) {
 	require.Len(t, items, 1)
 	d := items[0].Status.Deduplication
 	assert.EqualValues(t, 2, d.OccurrenceCount)
-	assert.Equal(t, now.Unix(), d.FirstSeenAt.Unix())
-	assert.Equal(t, later.Unix(), d.LastSeenAt.Unix())
+	assert.Equal(t, now.UnixMicro(), d.FirstSeenAt.UnixMicro())
+	assert.Equal(t, later.UnixMicro(), d.LastSeenAt.UnixMicro())
 }
 
 func TestDuplicateCount(t *testing.T) {
