@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/kubernaut/gateway-contract/support/harness"
-	"github.com/kubernaut/gateway-contract/support/report"
 	"github.com/kubernaut/gateway-contract/support/repo"
+	"github.com/kubernaut/gateway-contract/support/report"
 )
 
 func featuresDir() string {
@@ -37,16 +38,43 @@ func reportsDir(flagValue string) (string, error) {
 	return dir, nil
 }
 
+// relative names a file from the project root in reports, so that they read the same on every
+// machine; it falls back to the absolute path.
+func relative(path string) string {
+	root, err := repo.Root()
+	if err != nil {
+		return path
+	}
+	if rel, err := filepath.Rel(root, path); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return path
+}
+
 // writeTraceability builds traceability.{md,html,json} from the catalog and this run's cucumber
 // files, the same way `go run ./support/cmd/trace` does in any pipeline.
 func writeTraceability(out string, s harness.Settings) (*report.Report, error) {
-	catalog, err := report.LoadCatalog(filepath.Join(featuresDir(), "requirements.yaml"))
+	catalogPath := filepath.Join(featuresDir(), "requirements.yaml")
+	data, err := os.ReadFile(catalogPath)
+	if err != nil {
+		return nil, fmt.Errorf("reading the requirement catalog: %w", err)
+	}
+	catalog, err := report.ParseCatalog(relative(catalogPath), data)
 	if err != nil {
 		return nil, err
 	}
-	runs, err := report.LoadCucumber(filepath.Join(out, "cucumber.json"), filepath.Join(out, "cucumber-quarantine.json"))
-	if err != nil {
-		return nil, err
+	var runs []report.Run
+	for _, name := range []string{"cucumber.json", "cucumber-quarantine.json"} {
+		path := filepath.Join(out, name)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("reading godog's results: %w", err)
+		}
+		run, err := report.ParseCucumber(relative(path), data)
+		if err != nil {
+			return nil, err
+		}
+		runs = append(runs, run)
 	}
 	rep, err := report.Build(catalog, runs...)
 	if err != nil {

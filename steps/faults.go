@@ -157,13 +157,18 @@ func hits(r *faultproxy.RuleHandle) string {
 	return b.String()
 }
 
-// attemptTimes are the times of the gateway's attempts at the faulted operation: the failed ones
-// the rule recorded, then the one after them that went through.
-func (st *scenario) attemptTimes(r *faultproxy.RuleHandle, op string) ([]time.Time, error) {
+// createAttempts are the times of the gateway's attempts to create in the scenario's namespace:
+// the failed ones the scenario's fault recorded, then the one after them that went through.
+func (st *scenario) createAttempts() ([]time.Time, error) {
+	r, err := st.lastRule()
+	if err != nil {
+		return nil, err
+	}
 	p, err := st.proxy()
 	if err != nil {
 		return nil, err
 	}
+	const op = "create"
 	m := st.match(op)
 	var times []time.Time
 	for _, rec := range p.Requests(st.ns) {
@@ -178,12 +183,7 @@ func (st *scenario) attemptTimes(r *faultproxy.RuleHandle, op string) ([]time.Ti
 }
 
 func backoffGrew(ctx context.Context) error {
-	st := state(ctx)
-	r, err := st.lastRule()
-	if err != nil {
-		return err
-	}
-	times, err := st.attemptTimes(r, "create")
+	times, err := state(ctx).createAttempts()
 	if err != nil {
 		return err
 	}
@@ -205,12 +205,7 @@ func backoffGrew(ctx context.Context) error {
 }
 
 func waitedAtLeast(ctx context.Context, seconds int) error {
-	st := state(ctx)
-	r, err := st.lastRule()
-	if err != nil {
-		return err
-	}
-	times, err := st.attemptTimes(r, "create")
+	times, err := state(ctx).createAttempts()
 	if err != nil {
 		return err
 	}

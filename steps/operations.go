@@ -9,6 +9,7 @@ import (
 
 	"github.com/cucumber/godog"
 
+	"github.com/kubernaut/gateway-contract/support/gatewayproc"
 	"github.com/kubernaut/gateway-contract/support/harness"
 	"github.com/kubernaut/gateway-contract/support/poll"
 )
@@ -46,16 +47,7 @@ func (st *scenario) dedicated() (*harness.Gateway, error) {
 }
 
 func (st *scenario) probe(ctx context.Context, path string) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, st.url+path, nil)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	resp.Body.Close()
-	return resp.StatusCode, nil
+	return gatewayproc.Probe(ctx, st.url, path)
 }
 
 func (st *scenario) awaitProbe(ctx context.Context, path string, want int) error {

@@ -2,9 +2,9 @@ package controlplane
 
 import (
 	"context"
-	"regexp"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"

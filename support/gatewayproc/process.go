@@ -143,7 +143,7 @@ func (p *Process) WaitReady(ctx context.Context, timeout time.Duration, want int
 	defer cancel()
 	last := "no answer yet"
 	for {
-		code, err := p.probe(ctx, "/readyz")
+		code, err := Probe(ctx, p.url, "/readyz")
 		if err == nil && code == want {
 			return nil
 		}
@@ -162,8 +162,10 @@ func (p *Process) WaitReady(ctx context.Context, timeout time.Duration, want int
 	}
 }
 
-func (p *Process) probe(ctx context.Context, path string) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.url+path, nil)
+// Probe GETs a gateway endpoint such as /readyz and returns the status code; the body is
+// discarded. Steps and the harness use it for every health check.
+func Probe(ctx context.Context, baseURL, path string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+path, nil)
 	if err != nil {
 		return 0, err
 	}

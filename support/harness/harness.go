@@ -10,9 +10,9 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -160,16 +160,11 @@ func (h *Harness) installCRDs() error {
 
 func (h *Harness) checkDeployedGateway(ctx context.Context) error {
 	return poll.Until(ctx, poll.Timeouts.Readiness, "the deployed gateway at "+h.GatewayURL+" to answer /readyz 200", func(ctx context.Context) (bool, string, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.GatewayURL+"/readyz", nil)
-		if err != nil {
-			return false, "", err
-		}
-		resp, err := http.DefaultClient.Do(req)
+		code, err := gatewayproc.Probe(ctx, h.GatewayURL, "/readyz")
 		if err != nil {
 			return false, err.Error(), nil
 		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, resp.Status, nil
+		return code == http.StatusOK, fmt.Sprintf("HTTP %d", code), nil
 	})
 }
 
