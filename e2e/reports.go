@@ -21,10 +21,14 @@ func featuresDir() string {
 }
 
 func reportsDir(flagValue string) (string, error) {
+	// Relative directories are taken from the project root, not from e2e/ where go test runs.
 	dir := flagValue
 	if dir == "" {
+		dir = "reports"
+	}
+	if !filepath.IsAbs(dir) {
 		var err error
-		if dir, err = repo.Path("reports"); err != nil {
+		if dir, err = repo.Path(dir); err != nil {
 			return "", err
 		}
 	}

@@ -45,6 +45,9 @@ func (st *scenario) objectsYAML(ctx context.Context, ns string) string {
 	if err != nil {
 		return err.Error()
 	}
+	if len(items) == 0 {
+		return "(no remediation requests in " + ns + ")"
+	}
 	for i := range items {
 		items[i].ManagedFields = nil
 	}
@@ -59,6 +62,9 @@ func (st *scenario) eventsYAML(ctx context.Context, ns string) string {
 	evs, err := st.h.Kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return fmt.Sprintf("listing events in %s: %v", ns, err)
+	}
+	if len(evs.Items) == 0 {
+		return "(no events in " + ns + ")"
 	}
 	for i := range evs.Items {
 		evs.Items[i].ManagedFields = nil
