@@ -38,7 +38,7 @@ verify: verify-generate
 
 ## unit: unit, property and fuzz-seed tests of the gateway and the harness (includes the local control plane test)
 unit:
-	$(GO) test -count=1 -timeout 30m ./gateway/... ./support/...
+	$(GO) test -count=1 -timeout 30m ./gateway/... ./support/... ./steps/...
 
 ## e2e: the contract suite on the embedded control plane (E2E_CLUSTER picks another); reports in reports/
 e2e:

@@ -89,6 +89,9 @@ func after(ctx context.Context, s *godog.Scenario, scenarioErr error) (context.C
 		ctx = attachEvidence(ctx, st)
 	}
 	var errs []error
+	if scenarioErr == nil {
+		errs = append(errs, st.faultsFired())
+	}
 	for _, r := range st.rules {
 		r.Remove()
 	}
@@ -117,6 +120,20 @@ func after(ctx context.Context, s *godog.Scenario, scenarioErr error) (context.C
 		}
 	}
 	return ctx, errors.Join(errs...)
+}
+
+// faultsFired is the safety net under every fault step: a fault that never met the gateway means
+// the scenario proved nothing about it, so the scenario fails.
+func (st *scenario) faultsFired() error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var errs []error
+	for _, r := range st.rules {
+		if r.Count() == 0 {
+			errs = append(errs, fmt.Errorf("the fault %q never fired: the scenario did not exercise what it claims", r.Name()))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // proxy is the fault proxy on this scenario's gateway's path to the API server.

@@ -35,7 +35,7 @@ type fakeAPI struct {
 	release chan struct{}
 }
 
-func newFakeAPI(t *testing.T) *fakeAPI {
+func newFakeAPI(t testing.TB) *fakeAPI {
 	t.Helper()
 	f := &fakeAPI{release: make(chan struct{})}
 	f.Server = httptest.NewTLSServer(http.HandlerFunc(f.serve))
@@ -95,7 +95,7 @@ func (f *fakeAPI) requests() []seen {
 func (f *fakeAPI) count() int { return len(f.requests()) }
 
 // startProxy runs a proxy in front of the fake API server, trusting its test certificate.
-func startProxy(t *testing.T, f *fakeAPI) *Proxy {
+func startProxy(t testing.TB, f *fakeAPI) *Proxy {
 	t.Helper()
 	u, err := url.Parse(f.URL)
 	require.NoError(t, err)
