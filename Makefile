@@ -6,7 +6,7 @@ GO ?= go
 RUNS ?= 5
 E2E_FLAGS ?=
 
-.PHONY: all deps controlplane generate verify-generate verify unit e2e e2e-must-fail test flake bench clean-cluster clean
+.PHONY: all deps controlplane generate verify-generate verify unit e2e e2e-must-fail e2e-contract test flake bench clean-cluster clean
 
 all: test
 
@@ -49,8 +49,12 @@ e2e:
 e2e-must-fail:
 	bash hack/must-fail.sh
 
-## test: every test: verify, unit, the contract suite, and the proof that it can fail
-test: verify unit e2e e2e-must-fail
+## e2e-contract: the suite against a gateway it did not launch (E2E_GATEWAY_URL), excluding @launched-gateway
+e2e-contract:
+	bash hack/contract-mode.sh
+
+## test: every test: verify, unit, the contract suite, the proof that it can fail, and contract mode
+test: verify unit e2e e2e-must-fail e2e-contract
 
 ## flake: run the suite RUNS times and merge the results; the report shows pass rates and flaky scenarios
 flake:

@@ -1,11 +1,12 @@
-@resilience
+@resilience @launched-gateway
 Feature: Signals survive Kubernetes API failures
   As the operator of a cluster
   I want the gateway to ride out a struggling Kubernetes API without losing or doubling a signal
   So that an incident in the control plane does not hide the incidents it causes
 
   Faults are real: the gateway reaches the Kubernetes API through a proxy that fails the
-  requests of this scenario's namespace only. Each fault must be seen to fire.
+  requests of this scenario's namespace only. Each fault must be seen to fire, or the
+  scenario fails.
 
   @BR-GATEWAY-018
   Scenario Outline: A transient API failure is retried until the request is created

@@ -4,7 +4,7 @@ Feature: The gateway can be operated safely
   I want it to report its health and work truthfully, with no more rights than it needs,
   and to stop without losing what it accepted
 
-  @BR-GATEWAY-030 @dedicated-gateway
+  @BR-GATEWAY-030 @dedicated-gateway @launched-gateway
   Scenario: Readiness follows the reachability of the Kubernetes API
     Given a dedicated gateway with its own path to the Kubernetes API
     Then the gateway reports ready
@@ -14,7 +14,7 @@ Feature: The gateway can be operated safely
     When the Kubernetes API becomes reachable again
     Then the gateway reports ready
 
-  @BR-GATEWAY-030 @BR-GATEWAY-020 @dedicated-gateway
+  @BR-GATEWAY-030 @BR-GATEWAY-020 @dedicated-gateway @launched-gateway
   Scenario: During a full API outage signals are refused, then stored once after it
     Given a dedicated gateway with its own path to the Kubernetes API
     When the Kubernetes API becomes unreachable
@@ -25,7 +25,7 @@ Feature: The gateway can be operated safely
     Then the gateway answers 201
     And the namespace holds exactly 1 remediation request
 
-  @BR-GATEWAY-031 @dedicated-gateway
+  @BR-GATEWAY-031 @dedicated-gateway @launched-gateway
   Scenario: Metrics count what the gateway received, created, counted as repeats and retried
     Given a dedicated gateway with its own path to the Kubernetes API
     And the Kubernetes API will fail the next 1 attempt to create a remediation request with status 503
@@ -41,7 +41,7 @@ Feature: The gateway can be operated safely
       | gateway_k8s_api_retries_total{reason="503"}             | 1     |
     And the gateway's metrics time at least 3 requests
 
-  @BR-GATEWAY-032
+  @BR-GATEWAY-032 @launched-gateway
   Scenario: The gateway does its work under its own identity
     When Alertmanager sends a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
     Then the gateway answers 201
@@ -61,7 +61,7 @@ Feature: The gateway can be operated safely
       | may not        | get    | secrets                            |
       | may not        | list   | namespaces                         |
 
-  @BR-GATEWAY-040 @dedicated-gateway
+  @BR-GATEWAY-040 @dedicated-gateway @launched-gateway
   Scenario: On shutdown, a signal in flight is completed and stored
     Given a dedicated gateway with its own path to the Kubernetes API
     And the Kubernetes API answers this namespace's requests after a delay of 500 milliseconds

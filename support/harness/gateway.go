@@ -15,7 +15,7 @@ import (
 // ErrContractMode is returned for what needs control of the gateway's path to the API server,
 // which the suite does not have when it drives a deployed gateway.
 var ErrContractMode = errors.New("this scenario needs a gateway launched by the suite (fault proxy, dedicated gateway), " +
-	"but E2E_GATEWAY_URL points at a deployed one: exclude it with --godog.tags='~@fault-injection && ~@dedicated-gateway' or unset E2E_GATEWAY_URL")
+	"but E2E_GATEWAY_URL points at a deployed one: exclude such scenarios with E2E_TAGS='~@launched-gateway', or unset E2E_GATEWAY_URL")
 
 // Gateway is one launched gateway and the fault proxy that is its only path to the API server.
 type Gateway struct {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -97,6 +98,8 @@ func Setup(ctx context.Context, s Settings, log io.Writer) (h *Harness, err erro
 	}
 	if s.ContractMode() {
 		h.GatewayURL = s.GatewayURL
+		ns, name, _ := strings.Cut(s.GatewayServiceAccount, "/")
+		h.Identity = &gatewayproc.Identity{Namespace: ns, ServiceAccount: name} // no token: not ours to hold
 		return h, h.checkDeployedGateway(ctx)
 	}
 	if h.workDir, err = os.MkdirTemp("", "gateway-e2e-"); err != nil {

@@ -19,6 +19,9 @@ type Settings struct {
 	FallbackNamespace string
 	// KeepFailed (E2E_KEEP_FAILED=1) keeps a failed scenario's namespace for inspection.
 	KeepFailed bool
+	// GatewayServiceAccount (E2E_GATEWAY_SERVICE_ACCOUNT, namespace/name) is the deployed gateway's
+	// identity in contract mode, for the permission scenarios; the default is the manifest's.
+	GatewayServiceAccount string
 	// GatewayArgs (E2E_GATEWAY_ARGS, space separated) are added to the launched gateways' flags,
 	// after the suite's own, so they win. `make e2e-must-fail` uses it to turn retries off.
 	GatewayArgs []string
@@ -27,9 +30,16 @@ type Settings struct {
 // SettingsFromEnv reads Settings, rejecting values that cannot work.
 func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 	s := Settings{
-		GatewayURL:        strings.TrimSpace(getenv("E2E_GATEWAY_URL")),
-		FallbackNamespace: strings.TrimSpace(getenv("E2E_FALLBACK_NAMESPACE")),
-		GatewayArgs:       strings.Fields(getenv("E2E_GATEWAY_ARGS")),
+		GatewayURL:            strings.TrimSpace(getenv("E2E_GATEWAY_URL")),
+		FallbackNamespace:     strings.TrimSpace(getenv("E2E_FALLBACK_NAMESPACE")),
+		GatewayArgs:           strings.Fields(getenv("E2E_GATEWAY_ARGS")),
+		GatewayServiceAccount: strings.TrimSpace(getenv("E2E_GATEWAY_SERVICE_ACCOUNT")),
+	}
+	if s.GatewayServiceAccount == "" {
+		s.GatewayServiceAccount = "kubernaut-system/kubernaut-gateway"
+	}
+	if ns, name, ok := strings.Cut(s.GatewayServiceAccount, "/"); !ok || ns == "" || name == "" {
+		return s, fmt.Errorf("E2E_GATEWAY_SERVICE_ACCOUNT=%q: write namespace/name", s.GatewayServiceAccount)
 	}
 	if s.FallbackNamespace == "" {
 		s.FallbackNamespace = "kubernaut-system"

@@ -32,6 +32,12 @@ func TestSettingsFromEnv(t *testing.T) {
 				t.Errorf("GatewayArgs = %q", s.GatewayArgs)
 			}
 		}},
+		{name: "service account", env: map[string]string{"E2E_GATEWAY_SERVICE_ACCOUNT": "ops/gw"}, check: func(t *testing.T, s Settings) {
+			if s.GatewayServiceAccount != "ops/gw" {
+				t.Errorf("GatewayServiceAccount = %q", s.GatewayServiceAccount)
+			}
+		}},
+		{name: "bad service account", env: map[string]string{"E2E_GATEWAY_SERVICE_ACCOUNT": "gw"}, wantErr: "write namespace/name"},
 		{name: "bad url", env: map[string]string{"E2E_GATEWAY_URL": "gw:8080"}, wantErr: "is not an http(s) URL"},
 		{name: "bad keep", env: map[string]string{"E2E_KEEP_FAILED": "yes"}, wantErr: "use 1 or 0"},
 		{name: "bad arg", env: map[string]string{"E2E_GATEWAY_ARGS": "retry=1"}, wantErr: "is not a --flag=value"},

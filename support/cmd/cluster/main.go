@@ -1,0 +1,90 @@
+// Command cluster runs the embedded control plane on its own, with the CRD and the gateway's
+// RBAC applied, until it is interrupted. It writes two kubeconfigs into --dir: admin.kubeconfig
+// (for the suite as E2E_CLUSTER=existing, or kubectl) and gateway.kubeconfig (the gateway's own
+// ServiceAccount token). `make e2e-contract` uses it to run the suite against a gateway that the
+// suite did not launch; it is also handy for poking at the gateway by hand.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/kubernaut/gateway-contract/support/cluster"
+	"github.com/kubernaut/gateway-contract/support/gatewayproc"
+	"github.com/kubernaut/gateway-contract/support/repo"
+)
+
+func main() {
+	dir := flag.String("dir", "", "directory for admin.kubeconfig and gateway.kubeconfig (required)")
+	flag.Parse()
+	if *dir == "" {
+		fmt.Fprintln(os.Stderr, "cluster: --dir is required: where to write the kubeconfigs")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *dir); err != nil {
+		fmt.Fprintf(os.Stderr, "cluster: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("creating %s: %w", dir, err)
+	}
+	p, err := cluster.FromEnv(func(string) string { return "" })
+	if err != nil {
+		return err
+	}
+	c, err := p.Start(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Stop(context.WithoutCancel(ctx))
+	cfg := c.RESTConfig()
+	crds, err := repo.Path("gateway", "config", "crd")
+	if err != nil {
+		return err
+	}
+	if _, err := envtest.InstallCRDs(cfg, envtest.CRDInstallOptions{Paths: []string{crds}, ErrorIfPathMissing: true}); err != nil {
+		return fmt.Errorf("installing the CRD: %w", err)
+	}
+	id, err := gatewayproc.SetupIdentity(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if err := gatewayproc.WriteKubeconfig(filepath.Join(dir, "gateway.kubeconfig"), cfg.Host, cfg.CAData, id.Token); err != nil {
+		return err
+	}
+	// The admin kubeconfig is written last: its appearance tells scripts that all is ready.
+	if err := writeAdmin(filepath.Join(dir, "admin.kubeconfig"), cfg); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "cluster: API server %s ready; kubeconfigs in %s; interrupt to stop\n", cfg.Host, dir)
+	<-ctx.Done()
+	return nil
+}
+
+func writeAdmin(path string, cfg *rest.Config) error {
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["local"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
+	kc.AuthInfos["admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData, Token: cfg.BearerToken}
+	kc.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "admin"}
+	kc.CurrentContext = "local"
+	tmp := path + ".tmp"
+	if err := clientcmd.WriteToFile(*kc, tmp); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return os.Rename(tmp, path)
+}
