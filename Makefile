@@ -64,7 +64,7 @@ flake:
 	    && echo "flake: run $$i passed" || echo "flake: run $$i failed (log: reports/flake/run-$$i.log)"; \
 	done
 	$(GO) run ./support/cmd/trace --catalog features/requirements.yaml --out reports/flake \
-	  $$(for i in $$(seq 1 $(RUNS)); do echo reports/flake/run-$$i/cucumber.json reports/flake/run-$$i/cucumber-quarantine.json; done)
+	  $$(for i in $$(seq 1 $(RUNS)); do echo reports/flake/run-$$i/cucumber.json; done)
 
 ## bench: benchmarks of the gateway's request path and the harness, with allocations
 bench:

@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -35,5 +37,23 @@ func TestCheckTags(t *testing.T) {
 		if tc.errPart != "" && (err == nil || !strings.Contains(err.Error(), tc.errPart)) {
 			t.Errorf("checkTags(%q) = %v, want an error containing %q", tc.filter, err, tc.errPart)
 		}
+	}
+}
+
+func TestQuarantineTags(t *testing.T) {
+	dir := t.TempDir()
+	feature := "@ingestion\nFeature: f\n\n  @BR-GATEWAY-001 @quarantine(ISSUE-7)\n  Scenario: s\n\n  @quarantine\n  Scenario: t\n"
+	if err := os.WriteFile(filepath.Join(dir, "a.feature"), []byte(feature), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := quarantineTags(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, " ") != "@quarantine @quarantine(ISSUE-7)" {
+		t.Fatalf("quarantineTags() = %v", got)
+	}
+	if _, err := quarantineTags(t.TempDir()); err == nil {
+		t.Fatal("quarantineTags() of a directory without features = nil error")
 	}
 }
