@@ -236,7 +236,14 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rec.Rule, rec.Action = h.name, h.rule.Action.String()
 	}
 	logged := p.log.begin(rec)
-	sw := &statusWriter{ResponseWriter: w}
+	// The code is recorded as the header goes out, before the client can read it, so a step that
+	// has its answer also finds the code in the record and in the rule's hit.
+	sw := &statusWriter{ResponseWriter: w, onCode: func(code int) {
+		if h != nil {
+			p.rules.settleCode(h, idx, code)
+		}
+		p.log.setCode(logged, code)
+	}}
 	x := &exchange{p: p, w: sw, r: r, info: info}
 	var injectErr error
 	if h == nil {
@@ -281,19 +288,27 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 // http.ResponseController for streaming and for the connection faults.
 type statusWriter struct {
 	http.ResponseWriter
-	code int
+	code   int
+	onCode func(int)
+}
+
+func (s *statusWriter) setCode(code int) {
+	s.code = code
+	if s.onCode != nil {
+		s.onCode(code)
+	}
 }
 
 func (s *statusWriter) WriteHeader(code int) {
 	if s.code == 0 && code >= 200 {
-		s.code = code
+		s.setCode(code)
 	}
 	s.ResponseWriter.WriteHeader(code)
 }
 
 func (s *statusWriter) Write(b []byte) (int, error) {
 	if s.code == 0 {
-		s.code = http.StatusOK
+		s.setCode(http.StatusOK)
 	}
 	return s.ResponseWriter.Write(b)
 }

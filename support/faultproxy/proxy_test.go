@@ -29,8 +29,13 @@ func TestForwardKeepsTheClientsCredentials(t *testing.T) {
 	assert.Equal(t, "Bearer gateway-token", got[0].Authorization, "forwarded unchanged")
 	assert.Equal(t, fmt.Sprintf(rrPath, "ns1"), got[0].Path)
 
-	recs := p.Requests("ns1")
-	require.Len(t, recs, 1)
+	// The client can read the answer a moment before the proxy's handler returns and closes the
+	// record: wait (bounded) for it to close.
+	var recs []Record
+	require.Eventually(t, func() bool {
+		recs = p.Requests("ns1")
+		return len(recs) == 1 && !recs[0].InFlight
+	}, bound, 5*time.Millisecond, "the record of the forwarded request never closed: %v", recs)
 	assert.Equal(t, "forward", recs[0].Action)
 	assert.Equal(t, VerbCreate, recs[0].Verb)
 	assert.Equal(t, "remediationrequests", recs[0].Resource)

@@ -100,6 +100,13 @@ func (l *requestLog) begin(r Record) *Record {
 	return rec
 }
 
+// setCode records the status as the response header is written.
+func (l *requestLog) setCode(rec *Record, code int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	rec.Code = code
+}
+
 func (l *requestLog) finish(rec *Record, code int, d time.Duration, note string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

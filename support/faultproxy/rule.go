@@ -300,6 +300,13 @@ func (s *ruleSet) match(method string, info RequestInfo) (*RuleHandle, int) {
 	return found, idx
 }
 
+// settleCode records the status of a hit as its response header is written.
+func (s *ruleSet) settleCode(h *RuleHandle, idx, code int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h.hits[idx].Code = code
+}
+
 // settle records the outcome of a hit once the action is done.
 func (s *ruleSet) settle(h *RuleHandle, idx, code int, injectErr error) {
 	s.mu.Lock()
