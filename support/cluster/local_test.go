@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -92,6 +93,9 @@ func TestLocalProviderForReal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if running := processesFrom(t, binDir); len(running) != 2 {
+		t.Fatalf("expected this test's etcd and kube-apiserver among its children, found %v", running)
+	}
 	if err := c.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -101,17 +105,28 @@ func TestLocalProviderForReal(t *testing.T) {
 	}
 }
 
-// processesFrom lists running processes whose executable lives in dir.
+// processesFrom lists this test process's children whose executable lives in dir: the control
+// plane it started. Other test processes may run their own control plane at the same time.
 func processesFrom(t *testing.T, dir string) []string {
 	t.Helper()
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		t.Fatalf("reading /proc: %v", err)
 	}
+	me := strconv.Itoa(os.Getpid())
 	var out []string
 	for _, e := range entries {
 		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
-		if err == nil && strings.HasPrefix(exe, dir) {
+		if err != nil || !strings.HasPrefix(exe, dir) {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// stat is "pid (comm) state ppid ..."; comm may hold spaces, so split after the ")".
+		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(fields) > 1 && fields[1] == me {
 			out = append(out, e.Name()+" "+exe)
 		}
 	}
