@@ -57,3 +57,31 @@ func TestQuarantineTags(t *testing.T) {
 		t.Fatal("quarantineTags() of a directory without features = nil error")
 	}
 }
+
+func TestMergeQuarantine(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("cucumber.json", `[{"uri":"features/a.feature","elements":[{"name":"main"}]}]`)
+	write("cucumber-quarantine.json", `[{"uri":"features/a.feature","elements":[{"name":"quarantined"}]}]`)
+	if err := mergeQuarantine(dir); err != nil {
+		t.Fatal(err)
+	}
+	merged, err := os.ReadFile(filepath.Join(dir, "cucumber.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(merged), `"main"`) || !strings.Contains(string(merged), `"quarantined"`) {
+		t.Fatalf("merged cucumber.json lacks a pass: %s", merged)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "cucumber-quarantine.json")); !os.IsNotExist(err) {
+		t.Fatalf("the quarantine file was not folded in: %v", err)
+	}
+	write("cucumber-quarantine.json", `not json`)
+	if err := mergeQuarantine(dir); err == nil || !strings.Contains(err.Error(), "is not cucumber JSON") {
+		t.Fatalf("mergeQuarantine() on bad JSON = %v", err)
+	}
+}

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
@@ -113,6 +116,9 @@ func Setup(ctx context.Context, s Settings, log io.Writer) (h *Harness, err erro
 	if h.Identity, err = gatewayproc.SetupIdentity(ctx, h.admin); err != nil {
 		return nil, err
 	}
+	if err := h.ensureFallbackNamespace(ctx); err != nil {
+		return nil, err
+	}
 	begin = time.Now()
 	if h.Gateway, err = h.StartGateway(ctx, "shared"); err != nil {
 		return nil, err
@@ -169,6 +175,16 @@ func (h *Harness) checkDeployedGateway(ctx context.Context) error {
 		}
 		return code == http.StatusOK, fmt.Sprintf("HTTP %d", code), nil
 	})
+}
+
+// ensureFallbackNamespace creates the namespace the launched gateways fall back to, as a
+// deployment would. It is not a suite namespace: it carries no suite labels, so no sweep removes it.
+func (h *Harness) ensureFallbackNamespace(ctx context.Context) error {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: h.Settings.FallbackNamespace}}
+	if _, err := h.Kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating the fallback namespace %s: %w", ns.Name, err)
+	}
+	return nil
 }
 
 // cleanupOptions let namespace deletion finish on control planes without a namespace controller.
