@@ -13,6 +13,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/kubernaut/gateway-contract/support/poll"
 )
 
 func registerMetricSteps(sc *godog.ScenarioContext) {
@@ -21,6 +23,8 @@ func registerMetricSteps(sc *godog.ScenarioContext) {
 }
 
 func (st *scenario) scrape(ctx context.Context) (map[string]*dto.MetricFamily, error) {
+	ctx, cancel := context.WithTimeout(ctx, poll.Timeouts.Request)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, st.url+"/metrics", nil)
 	if err != nil {
 		return nil, err

@@ -47,6 +47,8 @@ func (st *scenario) dedicated() (*harness.Gateway, error) {
 }
 
 func (st *scenario) probe(ctx context.Context, path string) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, poll.Timeouts.Request)
+	defer cancel()
 	return gatewayproc.Probe(ctx, st.url, path)
 }
 
