@@ -140,6 +140,7 @@ func build(ctx context.Context, dir string, log io.Writer) error {
 	defer os.RemoveAll(tmp)
 	fmt.Fprintf(log, "controlplane: building kube-apiserver %s and etcd %s from Go modules into %s\n", KubernetesVersion, EtcdVersion, dir)
 	fmt.Fprintf(log, "controlplane: this happens once per machine and version; a cold build takes about 8-10 minutes on 2 cores\n")
+	fmt.Fprintf(log, "controlplane: (plain `go test` stops at 10 minutes: give it -timeout 30m, or run `make controlplane` first)\n")
 	start := time.Now()
 	for _, b := range binaries {
 		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", ldflags(), "-o", filepath.Join(tmp, b.name), b.pkg)
