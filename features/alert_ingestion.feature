@@ -80,3 +80,9 @@ Feature: Alertmanager alerts become remediation requests
       | statefulset | postgres  | StatefulSet |
       | daemonset   | fluentbit | DaemonSet   |
       | service     | frontend  | Service     |
+
+  @BR-GATEWAY-015
+  Scenario: An alert that names both a pod and its deployment is about the pod
+    When Alertmanager sends a firing alert "TargetCheck" for pod "api-0" that also names deployment "api"
+    Then the gateway answers 201
+    And the remediation request for "TargetCheck" on pod "api-0" targets a Pod named "api-0" in this namespace

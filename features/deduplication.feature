@@ -15,7 +15,7 @@ Feature: Repeated signals are counted, not duplicated
     And the remediation request for "HighMemoryUsage" on pod "api-7f9c" was last seen after it was first seen
 
   @BR-GATEWAY-010
-  Scenario: Many repeats over time are all counted
+  Scenario: Many repeats, one after another, are all counted
     Given Alertmanager has sent a firing alert "HighLatency" with severity "warning" for service "frontend"
     When Alertmanager sends the same alert 4 more times, one after another
     Then every answer after the first is 202

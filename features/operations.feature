@@ -39,7 +39,7 @@ Feature: The gateway can be operated safely
       | gateway_signals_deduplicated_total{source="prometheus"} | 1     |
       | gateway_signals_ignored_total{source="prometheus"}      | 1     |
       | gateway_k8s_api_retries_total{reason="503"}             | 1     |
-    And the gateway's metrics time at least 3 requests
+    And the gateway's metrics time exactly 3 alert requests
 
   @BR-GATEWAY-032 @launched-gateway
   Scenario: The gateway does its work under its own identity
@@ -55,11 +55,14 @@ Feature: The gateway can be operated safely
       | may or may not | verb   | resource                           |
       | may            | create | remediation requests               |
       | may            | list   | remediation requests               |
+      | may            | get    | remediation requests               |
       | may            | update | remediation request status         |
+      | may            | get    | remediation request status         |
       | may not        | delete | remediation requests               |
       | may not        | update | remediation requests               |
       | may not        | get    | secrets                            |
       | may not        | list   | namespaces                         |
+      | may not        | create | events                             |
 
   @BR-GATEWAY-040 @dedicated-gateway @launched-gateway
   Scenario: On shutdown, a signal in flight is completed and stored

@@ -9,7 +9,7 @@ Feature: Remediation requests carry everything the remediation needs
     When Alertmanager sends a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
     Then the gateway answers 201
     And the remediation request for "HighMemoryUsage" on pod "api-7f9c" is in this namespace
-    And its fingerprint is 64 lowercase hexadecimal characters and matches the response
+    And its fingerprint is the SHA-256 of the alert's name, namespace and target, and matches the response
     And it has severity "critical", signal type "prometheus-alert" and target type "kubernetes"
     And it targets a Pod named "api-7f9c" in this namespace
     And it records when the alert fired and when it was received

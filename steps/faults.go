@@ -28,7 +28,7 @@ func registerFaultSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the fault fired (?:exactly )?(\d+) times?$`, firedExactly)
 	sc.Step(`^the fault fired at least (\d+) times?$`, firedAtLeast)
 	sc.Step(`^the delay was applied to at least (\d+) requests?$`, firedAtLeast)
-	sc.Step(`^the gateway waited longer before each retry than before the one before$`, backoffGrew)
+	sc.Step(`^the waits between the gateway's retries never shrank, and the last was at least twice the first$`, backoffGrew)
 	sc.Step(`^the gateway waited at least (\d+) seconds? before trying again$`, waitedAtLeast)
 	sc.Step(`^the gateway did not try again$`, didNotRetry)
 	sc.Step(`^the gateway made no change to the cluster$`, noChange)

@@ -26,14 +26,15 @@ type sentRequest struct {
 
 // response is one answer of the gateway, parsed as far as it goes.
 type response struct {
-	code     int
-	header   http.Header
-	body     []byte
-	sentAt   time.Time
-	at       time.Time
-	results  signalResults
-	problem  *problem
-	parseErr error
+	requestID string // the X-Request-ID the suite sent
+	code      int
+	header    http.Header
+	body      []byte
+	sentAt    time.Time
+	at        time.Time
+	results   signalResults
+	problem   *problem
+	parseErr  error
 }
 
 type signalResults struct {
@@ -87,7 +88,7 @@ func (st *scenario) send(ctx context.Context, req sentRequest) (*response, error
 	}
 	hr.Header.Set("User-Agent", "Alertmanager/0.28.1 (gateway contract suite)")
 	hr.Header.Set("X-Request-ID", id)
-	resp := &response{sentAt: time.Now()}
+	resp := &response{requestID: id, sentAt: time.Now()}
 	hresp, err := http.DefaultClient.Do(hr)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s (request %s): %w", req.method, req.path, id, err)

@@ -19,7 +19,7 @@ import (
 
 func registerMetricSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the gateway's metrics show:$`, metricsShow)
-	sc.Step(`^the gateway's metrics time at least (\d+) requests?$`, metricsTime)
+	sc.Step(`^the gateway's metrics time exactly (\d+) alert requests?$`, metricsTime)
 }
 
 func (st *scenario) scrape(ctx context.Context) (map[string]*dto.MetricFamily, error) {
@@ -131,9 +131,9 @@ func metricsTime(ctx context.Context, n int) error {
 	if !ok || fam.GetType() != dto.MetricType_HISTOGRAM {
 		return fmt.Errorf("the gateway exposes no request duration histogram gateway_http_request_duration_seconds")
 	}
-	got, _ := value(families, "gateway_http_request_duration_seconds")
-	if got < float64(n) {
-		return fmt.Errorf("expected at least %d timed requests, the histogram counts %g", n, got)
+	got, _ := value(families, `gateway_http_request_duration_seconds{handler="prometheus"}`)
+	if got != float64(n) {
+		return fmt.Errorf("expected %d timed alert requests, the histogram counts %g", n, got)
 	}
 	return nil
 }

@@ -2,7 +2,11 @@ package steps
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/cucumber/godog"
@@ -12,7 +16,7 @@ import (
 
 // Steps about "it": the remediation request the previous step found.
 func registerRecordSteps(sc *godog.ScenarioContext) {
-	sc.Step(`^its fingerprint is 64 lowercase hexadecimal characters and matches the response$`, itsFingerprint)
+	sc.Step(`^its fingerprint is the SHA-256 of the alert's name, namespace and target, and matches the response$`, itsFingerprint)
 	sc.Step(`^it has severity "([^"]+)", signal type "([^"]+)" and target type "([^"]+)"$`, itsKinds)
 	sc.Step(`^it targets a (\w+) named "([^"]+)" in this namespace$`, itTargetsHere)
 	sc.Step(`^it targets a (\w+) named "([^"]+)" with no namespace$`, itTargetsCluster)
@@ -38,6 +42,12 @@ func itsFingerprint(ctx context.Context) error {
 	fp := rr.Spec.SignalFingerprint
 	if !hex64.MatchString(fp) {
 		return fmt.Errorf("fingerprint %q is not 64 lowercase hex characters", fp)
+	}
+	// The documented identity (docs/design.md): sha256("name:namespace:kind:target").
+	t := rr.Spec.TargetResource
+	sum := sha256.Sum256([]byte(rr.Spec.SignalName + ":" + st.ns + ":" + t.Kind + ":" + t.Name))
+	if want := hex.EncodeToString(sum[:]); fp != want {
+		return fmt.Errorf("fingerprint %s is not the SHA-256 of %q (%s)", fp, rr.Spec.SignalName+":"+st.ns+":"+t.Kind+":"+t.Name, want)
 	}
 	resp, err := st.lastResponse()
 	if err != nil {
@@ -135,19 +145,33 @@ func itsLabels(ctx context.Context) error {
 	return nil
 }
 
+// itsPayload compares the stored payload with the alert the scenario sent, member by member.
 func itsPayload(ctx context.Context) error {
-	rr, err := state(ctx).it()
+	st := state(ctx)
+	rr, err := st.it()
 	if err != nil {
 		return err
 	}
-	name, err := originalAlertName(rr.Spec.OriginalPayload)
+	req, err := st.lastSent()
 	if err != nil {
 		return err
 	}
-	if name != rr.Spec.SignalName {
-		return fmt.Errorf("expected the original alert %q in originalPayload, found alertname %q", rr.Spec.SignalName, name)
+	var sent struct {
+		Alerts []map[string]any `json:"alerts"`
 	}
-	return nil
+	if err := json.Unmarshal(req.body, &sent); err != nil {
+		return fmt.Errorf("the last request sent was not an alert notification: %w", err)
+	}
+	var stored map[string]any
+	if err := json.Unmarshal([]byte(rr.Spec.OriginalPayload), &stored); err != nil {
+		return fmt.Errorf("originalPayload of %s is not the alert's JSON: %w", rr.Name, err)
+	}
+	for _, a := range sent.Alerts {
+		if reflect.DeepEqual(a, stored) {
+			return nil
+		}
+	}
+	return fmt.Errorf("originalPayload of %s is not one of the alerts sent: %s", rr.Name, rr.Spec.OriginalPayload)
 }
 
 func itsOrigin(ctx context.Context) error {

@@ -30,7 +30,7 @@ func registerRemediationSteps(sc *godog.ScenarioContext) {
 	const on = `"([^"]+)" on (pod|deployment|statefulset|daemonset|service|node) "([^"]+)"`
 	sc.Step(`^a remediation request exists for `+on+`$`, rrExists)
 	sc.Step(`^a remediation request for `+on+` is in the fallback namespace$`, rrInFallback)
-	sc.Step(`^the remediation request for `+on+` is in this namespace$`, rrExists)
+	sc.Step(`^the remediation request for `+on+` is in this namespace$`, rrInThisNamespace)
 	sc.Step(`^the (?:(new) )?remediation request for `+on+` has occurrence count (\d+)$`, rrCount)
 	sc.Step(`^its occurrence count is (\d+)$`, currentCount)
 	sc.Step(`^the remediation request for `+on+` has severity "([^"]+)"$`, rrSeverity)
@@ -110,15 +110,24 @@ func (st *scenario) one(ctx context.Context, name, kind, target string) (*v1alph
 	}
 	rr := found[len(found)-1].DeepCopy()
 	st.current = &rrRef{obj: rr, what: fmt.Sprintf("%q on %s %q", name, kind, target)}
-	if ns != st.ns {
-		st.fallbacks = append(st.fallbacks, &rrRef{obj: rr})
-	}
 	return rr, nil
 }
 
 func rrExists(ctx context.Context, name, kind, target string) error {
 	_, err := state(ctx).one(ctx, name, kind, target)
 	return err
+}
+
+func rrInThisNamespace(ctx context.Context, name, kind, target string) error {
+	st := state(ctx)
+	rr, err := st.one(ctx, name, kind, target)
+	if err != nil {
+		return err
+	}
+	if rr.Namespace != st.ns {
+		return fmt.Errorf("expected %s in the signal's namespace %s, found it in %s", rr.Name, st.ns, rr.Namespace)
+	}
+	return nil
 }
 
 func rrInFallback(ctx context.Context, name, kind, target string) error {
@@ -134,7 +143,6 @@ func rrInFallback(ctx context.Context, name, kind, target string) error {
 	}
 	for i := range found {
 		rr := found[i].DeepCopy()
-		st.fallbacks = append(st.fallbacks, &rrRef{obj: rr})
 		if rr.Spec.TargetResource.Namespace == wantNS {
 			st.current = &rrRef{obj: rr, what: fmt.Sprintf("%q on %s %q", name, kind, target)}
 		}
@@ -211,9 +219,10 @@ func rrLabelCut(ctx context.Context, name, kind, target string, max int, label s
 	if err != nil {
 		return err
 	}
+	// The suite sends more than max ASCII characters, so "at most max" means exactly the first max.
 	got := rr.Spec.SignalLabels[label]
-	if got == "" || len(got) > max || !strings.HasPrefix(strings.Repeat("abcdefghij", max/10+1), got) {
-		return fmt.Errorf("expected the label %s cut to at most %d characters of what was sent, got %d characters", label, max, len(got))
+	if len(got) != max || !strings.HasPrefix(strings.Repeat("abcdefghij", max/10+1), got) {
+		return fmt.Errorf("expected the label %s cut to the first %d characters of what was sent, got %d characters", label, max, len(got))
 	}
 	return nil
 }
@@ -289,6 +298,9 @@ func holdsExactly(ctx context.Context, which string, want int) error {
 	st := state(ctx)
 	ns := st.ns
 	if which == "second namespace" {
+		if st.second == "" {
+			return fmt.Errorf("the scenario has no second namespace: add 'Given a second namespace for this scenario'")
+		}
 		ns = st.second
 	}
 	what := fmt.Sprintf("namespace %s to hold exactly %d remediation requests", ns, want)
@@ -360,13 +372,3 @@ func onePerAlert(ctx context.Context) error {
 }
 
 var hex64 = regexp.MustCompile(`^[a-f0-9]{64}$`)
-
-func originalAlertName(payload string) (string, error) {
-	var a struct {
-		Labels map[string]string `json:"labels"`
-	}
-	if err := json.Unmarshal([]byte(payload), &a); err != nil {
-		return "", fmt.Errorf("originalPayload is not the alert's JSON: %w", err)
-	}
-	return a.Labels["alertname"], nil
-}

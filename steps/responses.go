@@ -30,8 +30,11 @@ func answers(ctx context.Context, code int) error {
 	if resp.code != code {
 		return fmt.Errorf("expected the gateway to answer %d, but it answered %s", code, resp)
 	}
-	if code < 300 && resp.parseErr != nil {
-		return fmt.Errorf("the answer %d is not the documented JSON result list: %v", code, resp.parseErr)
+	if code < 300 && (resp.parseErr != nil || !strings.HasPrefix(resp.header.Get("Content-Type"), "application/json") || len(resp.results.Results) == 0) {
+		return fmt.Errorf("the answer %d is not the documented JSON result list (Content-Type %q, %v): %s", code, resp.header.Get("Content-Type"), resp.parseErr, resp)
+	}
+	if got := resp.header.Get("X-Request-ID"); got != resp.requestID {
+		return fmt.Errorf("the gateway answered with X-Request-ID %q, not the %q the sender gave", got, resp.requestID)
 	}
 	return nil
 }
@@ -52,8 +55,8 @@ func answersProblem(ctx context.Context, code int) error {
 		return fmt.Errorf("the problem's status is %d but the answer was %d", p.Status, code)
 	case p.Type == "" || p.Title == "" || p.Detail == "" || p.Instance == "":
 		return fmt.Errorf("the problem details lack type, title, detail or instance: %s", resp)
-	case p.RequestID == "" || p.RequestID != resp.header.Get("X-Request-ID"):
-		return fmt.Errorf("the problem's requestId %q does not match the X-Request-ID header %q", p.RequestID, resp.header.Get("X-Request-ID"))
+	case p.RequestID != resp.requestID:
+		return fmt.Errorf("the problem's requestId %q is not the %q the sender gave", p.RequestID, resp.requestID)
 	}
 	return nil
 }

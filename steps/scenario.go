@@ -17,8 +17,10 @@ import (
 
 	"github.com/cucumber/godog"
 
+	"github.com/kubernaut/gateway-contract/gateway/api/v1alpha1"
 	"github.com/kubernaut/gateway-contract/support/faultproxy"
 	"github.com/kubernaut/gateway-contract/support/harness"
+	"github.com/kubernaut/gateway-contract/support/poll"
 )
 
 // scenario is the state of one running scenario.
@@ -39,8 +41,8 @@ type scenario struct {
 	last      *sentRequest
 	inflight  chan *response
 	rules     []*faultproxy.RuleHandle
-	current   *rrRef   // the remediation request that "it" refers to
-	fallbacks []*rrRef // objects found in the shared fallback namespace, removed after the scenario
+	current   *rrRef // the remediation request that "it" refers to
+	cancel    context.CancelFunc
 }
 
 type ctxKey struct{}
@@ -74,7 +76,10 @@ func before(ctx context.Context, h *harness.Harness, s *godog.Scenario) (context
 	feature := strings.TrimSuffix(path.Base(s.Uri), ".feature")
 	st := &scenario{h: h, feature: feature, name: s.Name, gw: h.Gateway, url: h.GatewayURL}
 	st.ns = h.Namespaces.Name(feature, s.Name)
+	// Every step's API calls inherit this bound: nothing in a scenario can hang the run.
+	ctx, st.cancel = context.WithTimeout(ctx, poll.Timeouts.Scenario)
 	if err := h.CreateNamespace(ctx, st.ns, feature, s.Name); err != nil {
+		st.cancel()
 		return ctx, fmt.Errorf("creating the scenario's namespace %s: %w", st.ns, err)
 	}
 	return context.WithValue(ctx, ctxKey{}, st), nil
@@ -85,12 +90,13 @@ func after(ctx context.Context, s *godog.Scenario, scenarioErr error) (context.C
 	if st == nil {
 		return ctx, nil
 	}
-	if scenarioErr != nil {
-		ctx = attachEvidence(ctx, st)
-	}
+	defer st.cancel()
 	var errs []error
 	if scenarioErr == nil {
 		errs = append(errs, st.faultsFired())
+	}
+	if scenarioErr != nil || errors.Join(errs...) != nil {
+		ctx = attachEvidence(ctx, st)
 	}
 	for _, r := range st.rules {
 		r.Remove()
@@ -100,12 +106,9 @@ func after(ctx context.Context, s *godog.Scenario, scenarioErr error) (context.C
 			errs = append(errs, fmt.Errorf("stopping the scenario's dedicated gateway: %w", err))
 		}
 	}
-	cleanup := context.WithoutCancel(ctx)
-	for _, ref := range st.fallbacks {
-		if err := st.h.Client.Delete(cleanup, ref.obj); err != nil && !isNotFound(err) {
-			errs = append(errs, fmt.Errorf("removing %s/%s from the fallback namespace: %w", ref.obj.Namespace, ref.obj.Name, err))
-		}
-	}
+	cleanup, cancelCleanup := context.WithTimeout(context.WithoutCancel(ctx), poll.Timeouts.Eventually)
+	defer cancelCleanup()
+	errs = append(errs, st.removeOwnFallbacks(cleanup))
 	keep := scenarioErr != nil && st.h.Settings.KeepFailed
 	for _, ns := range []string{st.ns, st.second} {
 		if ns == "" {
@@ -120,6 +123,30 @@ func after(ctx context.Context, s *godog.Scenario, scenarioErr error) (context.C
 		}
 	}
 	return ctx, errors.Join(errs...)
+}
+
+// removeOwnFallbacks deletes what the scenario's signals put into the shared fallback namespace:
+// the objects whose origin is one of its namespaces, or whose cluster-scoped target carries its
+// namespace in the name (see clusterName). Nothing of another scenario matches.
+func (st *scenario) removeOwnFallbacks(ctx context.Context) error {
+	items, err := st.list(ctx, st.h.Settings.FallbackNamespace)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for i := range items {
+		rr := &items[i]
+		origin := rr.Labels[v1alpha1.LabelOriginNamespace]
+		own := origin == st.ns || (st.missing != "" && origin == st.missing) ||
+			strings.HasSuffix(rr.Spec.TargetResource.Name, "-"+st.ns)
+		if !own {
+			continue
+		}
+		if err := st.h.Client.Delete(ctx, rr); err != nil && !isNotFound(err) {
+			errs = append(errs, fmt.Errorf("removing %s/%s from the fallback namespace: %w", rr.Namespace, rr.Name, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // faultsFired is the safety net under every fault step: a fault that never met the gateway means

@@ -20,6 +20,7 @@ func registerSignalSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^Alertmanager (sends|has sent) a firing alert "([^"]+)" with severity "([^"]*)" for `+target+`( in the second namespace| in a namespace that does not exist)?$`, sendFiringAlert)
 	sc.Step(`^Alertmanager sends a firing alert "([^"]+)" with severity "([^"]*)" for `+target+` without waiting for the answer$`, sendFiringAlertAsync)
 	sc.Step(`^Alertmanager sends a firing alert "([^"]+)" for `+target+` with a label "([^"]+)" of (\d+) characters$`, sendAlertWithLongLabel)
+	sc.Step(`^Alertmanager sends a firing alert "([^"]+)" for `+target+` that also names `+target+`$`, sendAlertNamingTwo)
 	sc.Step(`^Alertmanager sends a resolved alert "([^"]+)" for `+target+`$`, sendResolvedAlert)
 	sc.Step(`^Alertmanager (sends|has sent) a batch of firing alerts:$`, sendBatch)
 	sc.Step(`^Alertmanager (sends|has sent) the recorded notification "([^"]+)"$`, sendRecorded)
@@ -93,6 +94,18 @@ func sendAlertWithLongLabel(ctx context.Context, name, kind, target, label strin
 		return err
 	}
 	a.extra = map[string]string{label: strings.Repeat("abcdefghij", length/10+1)[:length]}
+	_, err = st.send(ctx, jsonRequest(alertPath, notification([]alert{a}, time.Now())))
+	return err
+}
+
+// sendAlertNamingTwo sends an alert with two target labels, to prove which one the gateway takes.
+func sendAlertNamingTwo(ctx context.Context, name, kind, target, otherKind, otherTarget string) error {
+	st := state(ctx)
+	a, err := st.newAlert(name, "warning", kind, target)
+	if err != nil {
+		return err
+	}
+	a.extra = map[string]string{otherKind: st.clusterName(otherKind, otherTarget)}
 	_, err = st.send(ctx, jsonRequest(alertPath, notification([]alert{a}, time.Now())))
 	return err
 }

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/kubernaut/gateway-contract/support/poll"
 )
 
 // Options says how to start one gateway process.
@@ -59,8 +61,11 @@ func Start(ctx context.Context, o Options) (*Process, error) {
 	}
 	p := &Process{cmd: cmd, done: make(chan struct{})}
 	addr := make(chan string, 1)
-	go p.readLog(stderr, addr)
-	go func() { p.waitErr = cmd.Wait(); close(p.done) }()
+	logDone := make(chan struct{})
+	go func() { p.readLog(stderr, addr); close(logDone) }()
+	// Wait closes the pipe, so it must come after the log is read to its end: the last lines
+	// (a crash, the shutdown) are the ones a failure message needs.
+	go func() { <-logDone; p.waitErr = cmd.Wait(); close(p.done) }()
 
 	timer := time.NewTimer(o.StartTimeout)
 	defer timer.Stop()
@@ -139,27 +144,22 @@ func (p *Process) tail(n int) string {
 
 // WaitReady polls /readyz until it answers want, bounded by timeout.
 func (p *Process) WaitReady(ctx context.Context, timeout time.Duration, want int) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	last := "no answer yet"
-	for {
-		code, err := Probe(ctx, p.url, "/readyz")
-		if err == nil && code == want {
-			return nil
-		}
-		if err != nil {
-			last = err.Error()
-		} else {
-			last = fmt.Sprintf("HTTP %d", code)
-		}
+	err := poll.Until(ctx, timeout, fmt.Sprintf("the gateway's /readyz to answer %d", want), func(ctx context.Context) (bool, string, error) {
 		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waited %s for the gateway's /readyz to answer %d; last saw %s; its log:\n%s", timeout, want, last, p.tail(10))
 		case <-p.done:
-			return fmt.Errorf("the gateway exited (%v) while waiting for /readyz to answer %d; its log:\n%s", p.waitErr, want, p.tail(20))
-		case <-time.After(50 * time.Millisecond):
+			return false, "", fmt.Errorf("the gateway exited (%v)", p.waitErr)
+		default:
 		}
+		code, err := Probe(ctx, p.url, "/readyz")
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		return code == want, fmt.Sprintf("HTTP %d", code), nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w; its log:\n%s", err, p.tail(20))
 	}
+	return nil
 }
 
 // Probe GETs a gateway endpoint such as /readyz and returns the status code; the body is

@@ -26,6 +26,8 @@ var Timeouts = struct {
 	GatewayStop time.Duration
 	// Readiness bounds waits for /readyz to change.
 	Readiness time.Duration
+	// Scenario bounds a whole scenario, so that no API call in a step can hang the run.
+	Scenario time.Duration
 	// Interval is the polling interval.
 	Interval time.Duration
 }{
@@ -35,6 +37,7 @@ var Timeouts = struct {
 	GatewayStart: 30 * time.Second,
 	GatewayStop:  20 * time.Second,
 	Readiness:    15 * time.Second,
+	Scenario:     3 * time.Minute,
 	Interval:     50 * time.Millisecond,
 }
 
