@@ -3,17 +3,24 @@ package steps
 import (
 	"context"
 	"fmt"
+	"os"
+	"sort"
 
 	"github.com/cucumber/godog"
 	authorizationv1 "k8s.io/api/authorization/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kubernaut/gateway-contract/support/faultproxy"
+	"github.com/kubernaut/gateway-contract/support/repo"
 )
 
 func registerAccessSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the gateway's identity (may not|may) (\w+) (.+)$`, identityMay)
 	sc.Step(`^every request the gateway made to the Kubernetes API used its own service account$`, usedOwnIdentity)
+	sc.Step(`^the gateway's identity holds exactly the resource permissions of gateway/config/rbac/role.yaml$`, exactlyTheManifest)
 }
 
 // resources maps the Gherkin's words to API resources: group, resource, subresource, namespaced.
@@ -80,6 +87,80 @@ func usedOwnIdentity(ctx context.Context) error {
 		if rec.Credential != want {
 			return fmt.Errorf("the request %s carried credential %q, not the gateway's ServiceAccount token (%s)", rec, rec.Credential, want)
 		}
+	}
+	return nil
+}
+
+// exactlyTheManifest asks the API server, as the gateway (SelfSubjectRulesReview with its own
+// token), which resource permissions it holds in the scenario's namespace, and compares them with
+// the manifest: nothing missing, nothing extra. The self-review rights every authenticated user
+// gets (authorization.k8s.io, authentication.k8s.io) are not the manifest's to grant and are left out.
+func exactlyTheManifest(ctx context.Context) error {
+	st := state(ctx)
+	id := st.h.Identity
+	if id == nil || id.Token == "" {
+		return fmt.Errorf("asking what the gateway may do needs its token, which the suite holds only for a gateway it launched")
+	}
+	path, err := repo.Path("gateway", "config", "rbac", "role.yaml")
+	if err != nil {
+		return err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("reading the RBAC manifest: %w", err)
+	}
+	var role rbacv1.ClusterRole
+	if err := yaml.Unmarshal(data, &role); err != nil {
+		return fmt.Errorf("parsing %s: %w", path, err)
+	}
+	want := map[string]bool{}
+	for _, r := range role.Rules {
+		for _, g := range r.APIGroups {
+			for _, res := range r.Resources {
+				for _, v := range r.Verbs {
+					want[g+"/"+res+":"+v] = true
+				}
+			}
+		}
+	}
+	cs, err := kubernetes.NewForConfig(st.h.AsToken(id.Token))
+	if err != nil {
+		return err
+	}
+	review, err := cs.AuthorizationV1().SelfSubjectRulesReviews().Create(ctx, &authorizationv1.SelfSubjectRulesReview{
+		Spec: authorizationv1.SelfSubjectRulesReviewSpec{Namespace: st.ns},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return fmt.Errorf("asking the API server what the gateway may do: %w", err)
+	}
+	got := map[string]bool{}
+	for _, r := range review.Status.ResourceRules {
+		for _, g := range r.APIGroups {
+			if g == "authorization.k8s.io" || g == "authentication.k8s.io" {
+				continue
+			}
+			for _, res := range r.Resources {
+				for _, v := range r.Verbs {
+					got[g+"/"+res+":"+v] = true
+				}
+			}
+		}
+	}
+	var missing, extra []string
+	for k := range want {
+		if !got[k] {
+			missing = append(missing, k)
+		}
+	}
+	for k := range got {
+		if !want[k] {
+			extra = append(extra, k)
+		}
+	}
+	sort.Strings(missing)
+	sort.Strings(extra)
+	if len(missing)+len(extra) > 0 || len(want) == 0 {
+		return fmt.Errorf("the gateway's permissions differ from its manifest: missing %v, extra %v", missing, extra)
 	}
 	return nil
 }

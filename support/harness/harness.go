@@ -177,6 +177,17 @@ func (h *Harness) checkDeployedGateway(ctx context.Context) error {
 	})
 }
 
+// AsToken is a client configuration that reaches the API server directly with a bearer token
+// instead of the administrator's credentials: the API server's address and CA only.
+func (h *Harness) AsToken(token string) *rest.Config {
+	return &rest.Config{
+		Host:            h.admin.Host,
+		APIPath:         h.admin.APIPath,
+		TLSClientConfig: rest.TLSClientConfig{CAData: h.admin.CAData, CAFile: h.admin.CAFile, ServerName: h.admin.ServerName, Insecure: h.admin.Insecure},
+		BearerToken:     token,
+	}
+}
+
 // ensureFallbackNamespace creates the namespace the launched gateways fall back to, as a
 // deployment would. It is not a suite namespace: it carries no suite labels, so no sweep removes it.
 func (h *Harness) ensureFallbackNamespace(ctx context.Context) error {
