@@ -1,5 +1,6 @@
-// Command verdict prints the status of one requirement in a traceability.json, for scripts that
-// check a run's outcome by requirement (hack/must-fail.sh).
+// Command verdict reads a traceability.json for scripts: with a requirement id it prints that
+// requirement's status (hack/must-fail.sh); without one it prints the run's closing line,
+// "scenarios: N passed, M failed" (.ci/run).
 package main
 
 import (
@@ -10,8 +11,8 @@ import (
 )
 
 func main() {
-	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: verdict <traceability.json> <requirement id>")
+	if len(os.Args) != 2 && len(os.Args) != 3 {
+		fmt.Fprintln(os.Stderr, "usage: verdict <traceability.json> [requirement id]")
 		os.Exit(2)
 	}
 	f, err := os.Open(os.Args[1])
@@ -24,6 +25,11 @@ func main() {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "verdict: %s: %v\n", os.Args[1], err)
 		os.Exit(2)
+	}
+	if len(os.Args) == 2 {
+		sc := rep.Summary.Scenarios
+		fmt.Printf("scenarios: %d passed, %d failed\n", sc.Passed, sc.Failed+sc.Other)
+		return
 	}
 	for _, r := range rep.Requirements {
 		if r.ID == os.Args[2] {
