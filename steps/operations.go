@@ -31,7 +31,9 @@ func registerOperationSteps(sc *godog.ScenarioContext) {
 
 func dedicatedGateway(ctx context.Context) error {
 	st := state(ctx)
-	gw, err := st.h.StartGateway(ctx, st.ns)
+	// Readiness must visibly fail for a moment after SIGTERM, as it would while a Service drops
+	// the endpoint; the shared gateway does not need that delay.
+	gw, err := st.h.StartGateway(ctx, st.ns, "--shutdown-delay=1s")
 	if err != nil {
 		return err
 	}

@@ -35,16 +35,16 @@ func (h *Harness) suiteArgs() []string {
 		"--request-deadline=5s",
 		"--api-call-timeout=1s",
 		"--unavailable-retry-after=1s",
-		"--shutdown-delay=1s",
 		"--shutdown-timeout=15s",
 		"--log-level=debug",
 	}
-	return append(args, h.Settings.GatewayArgs...)
+	return args
 }
 
-// StartGateway launches a gateway behind a new fault proxy. Scenarios that take the whole API
-// away, or stop the gateway, get one of their own so that the others are not disturbed.
-func (h *Harness) StartGateway(ctx context.Context, name string) (*Gateway, error) {
+// StartGateway launches a gateway behind a new fault proxy, with the suite's flags, then extra
+// (later flags win), then E2E_GATEWAY_ARGS. Scenarios that take the whole API away, or stop the
+// gateway, get one of their own so that the others are not disturbed.
+func (h *Harness) StartGateway(ctx context.Context, name string, extra ...string) (*Gateway, error) {
 	if h.Settings.ContractMode() {
 		return nil, ErrContractMode
 	}
@@ -68,7 +68,7 @@ func (h *Harness) StartGateway(ctx context.Context, name string) (*Gateway, erro
 	g.Process, err = gatewayproc.Start(ctx, gatewayproc.Options{
 		Binary:       h.binary,
 		Kubeconfig:   kubeconfig,
-		Args:         h.suiteArgs(),
+		Args:         append(append(h.suiteArgs(), extra...), h.Settings.GatewayArgs...),
 		StartTimeout: poll.Timeouts.GatewayStart,
 	})
 	if err != nil {
