@@ -30,7 +30,7 @@ func (st *scenario) it() (*v1alpha1.RemediationRequest, error) {
 	if st.current == nil {
 		return nil, fmt.Errorf("no remediation request was found before: a step must find one first")
 	}
-	return st.current.obj, nil
+	return st.current, nil
 }
 
 func itsFingerprint(ctx context.Context) error {

@@ -17,12 +17,6 @@ import (
 	"github.com/kubernaut/gateway-contract/support/poll"
 )
 
-// rrRef is a remediation request a step found, and what the scenario called it.
-type rrRef struct {
-	obj  *v1alpha1.RemediationRequest
-	what string
-}
-
 func isNotFound(err error) bool { return apierrors.IsNotFound(err) }
 
 // Steps about the RemediationRequests in the cluster, read with administrator rights.
@@ -76,41 +70,51 @@ func summary(items []v1alpha1.RemediationRequest) string {
 	return fmt.Sprintf("%d: %s", len(items), strings.Join(parts, "; "))
 }
 
-// find waits for the remediation requests in ns for a signal on a target; newest last.
-func (st *scenario) find(ctx context.Context, ns, name, kind, target string) ([]v1alpha1.RemediationRequest, error) {
+// matching keeps the requests for a signal on a target, in the order given.
+func (st *scenario) matching(items []v1alpha1.RemediationRequest, name, kind, target string) []v1alpha1.RemediationRequest {
 	wantKind, wantName := targetKinds[kind], st.clusterName(kind, target)
 	var found []v1alpha1.RemediationRequest
-	what := fmt.Sprintf("a remediation request for %q on %s %q in namespace %s", name, kind, wantName, ns)
+	for _, rr := range items {
+		t := rr.Spec.TargetResource
+		if rr.Spec.SignalName == name && t.Kind == wantKind && t.Name == wantName {
+			found = append(found, rr)
+		}
+	}
+	return found
+}
+
+// find waits for the remediation requests in ns for a signal on a target; newest last.
+func (st *scenario) find(ctx context.Context, ns, name, kind, target string) ([]v1alpha1.RemediationRequest, error) {
+	var found []v1alpha1.RemediationRequest
+	what := fmt.Sprintf("a remediation request for %q on %s %q in namespace %s", name, kind, st.clusterName(kind, target), ns)
 	err := poll.Eventually(ctx, what, func(ctx context.Context) (bool, string, error) {
 		items, err := st.list(ctx, ns)
 		if err != nil {
 			return false, "", err
 		}
-		found = found[:0]
-		for _, rr := range items {
-			t := rr.Spec.TargetResource
-			if rr.Spec.SignalName == name && t.Kind == wantKind && t.Name == wantName {
-				found = append(found, rr)
-			}
-		}
+		found = st.matching(items, name, kind, target)
 		return len(found) > 0, summary(items), nil
 	})
 	return found, err
 }
 
-// one finds the newest matching request in the scenario's namespace and makes it "it".
-func (st *scenario) one(ctx context.Context, name, kind, target string) (*v1alpha1.RemediationRequest, error) {
-	ns := st.ns
+// home is where the scenario's signals about a kind of target land: cluster-scoped targets go to
+// the fallback namespace.
+func (st *scenario) home(kind string) string {
 	if kind == "node" {
-		ns = st.h.Settings.FallbackNamespace
+		return st.h.Settings.FallbackNamespace
 	}
-	found, err := st.find(ctx, ns, name, kind, target)
+	return st.ns
+}
+
+// one finds the newest matching request and makes it "it".
+func (st *scenario) one(ctx context.Context, name, kind, target string) (*v1alpha1.RemediationRequest, error) {
+	found, err := st.find(ctx, st.home(kind), name, kind, target)
 	if err != nil {
 		return nil, err
 	}
-	rr := found[len(found)-1].DeepCopy()
-	st.current = &rrRef{obj: rr, what: fmt.Sprintf("%q on %s %q", name, kind, target)}
-	return rr, nil
+	st.current = found[len(found)-1].DeepCopy()
+	return st.current, nil
 }
 
 func rrExists(ctx context.Context, name, kind, target string) error {
@@ -142,15 +146,12 @@ func rrInFallback(ctx context.Context, name, kind, target string) error {
 		wantNS = ""
 	}
 	for i := range found {
-		rr := found[i].DeepCopy()
-		if rr.Spec.TargetResource.Namespace == wantNS {
-			st.current = &rrRef{obj: rr, what: fmt.Sprintf("%q on %s %q", name, kind, target)}
+		if found[i].Spec.TargetResource.Namespace == wantNS {
+			st.current = found[i].DeepCopy()
+			return nil
 		}
 	}
-	if st.current == nil || st.current.obj.Spec.TargetResource.Namespace != wantNS {
-		return fmt.Errorf("found %s in the fallback namespace, but none targets namespace %q", summary(found), wantNS)
-	}
-	return nil
+	return fmt.Errorf("found %s in the fallback namespace, but none targets namespace %q", summary(found), wantNS)
 }
 
 func count(rr *v1alpha1.RemediationRequest) int32 {
@@ -162,15 +163,16 @@ func count(rr *v1alpha1.RemediationRequest) int32 {
 
 func rrCount(ctx context.Context, isNew, name, kind, target string, want int) error {
 	st := state(ctx)
-	ns := st.ns
-	if kind == "node" {
-		ns = st.h.Settings.FallbackNamespace
-	}
-	what := fmt.Sprintf("the %sremediation request for %q on %s %q to have occurrence count %d", map[bool]string{true: "new ", false: ""}[isNew != ""], name, kind, target, want)
+	ns := st.home(kind)
+	what := fmt.Sprintf("the %sremediation request for %q on %s %q in %s to have occurrence count %d", map[bool]string{true: "new ", false: ""}[isNew != ""], name, kind, target, ns, want)
 	return poll.Eventually(ctx, what, func(ctx context.Context) (bool, string, error) {
-		found, err := st.find(ctx, ns, name, kind, target)
+		items, err := st.list(ctx, ns)
 		if err != nil {
 			return false, "", err
+		}
+		found := st.matching(items, name, kind, target)
+		if len(found) == 0 {
+			return false, summary(items), nil
 		}
 		rr := &found[len(found)-1]
 		if isNew != "" && v1alpha1.IsTerminalPhase(rr.Status.OverallPhase) {
@@ -185,7 +187,7 @@ func currentCount(ctx context.Context, want int) error {
 	if st.current == nil {
 		return fmt.Errorf("no remediation request was found before: say which one first")
 	}
-	rr := st.current.obj
+	rr := st.current
 	if got := count(rr); got != int32(want) {
 		return fmt.Errorf("expected occurrence count %d on %s, got %d (status %+v)", want, rr.Name, got, rr.Status)
 	}

@@ -95,6 +95,9 @@ func responseReports(ctx context.Context, text string) error {
 		}
 		want[m[2]], _ = strconv.Atoi(m[1])
 	}
+	if len(resp.results.Results) == 0 {
+		return fmt.Errorf("the answer lists no results: %s", resp)
+	}
 	got := map[string]int{}
 	for _, r := range resp.results.Results {
 		got[r.Status]++
@@ -106,9 +109,6 @@ func responseReports(ctx context.Context, text string) error {
 		if got[status] != want[status] {
 			return fmt.Errorf("expected %s, but the results were %v: %s", text, got, resp)
 		}
-	}
-	if len(resp.results.Results) != len(want) && len(resp.results.Results) == 0 {
-		return fmt.Errorf("the answer lists no results: %s", resp)
 	}
 	return nil
 }

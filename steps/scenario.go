@@ -41,7 +41,7 @@ type scenario struct {
 	last      *sentRequest
 	inflight  chan *response
 	rules     []*faultproxy.RuleHandle
-	current   *rrRef // the remediation request that "it" refers to
+	current   *v1alpha1.RemediationRequest // the remediation request that "it" refers to
 	cancel    context.CancelFunc
 }
 

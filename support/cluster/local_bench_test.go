@@ -17,14 +17,7 @@ import (
 func BenchmarkLocalControlPlane(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
 	defer cancel()
-	p, err := FromEnv(func(string) string { return "" })
-	if err != nil {
-		b.Fatal(err)
-	}
-	c, err := p.Start(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
+	c := startLocal(ctx, b)
 	defer c.Stop(ctx)
 	if sd, ok := c.(interface{ StartupDuration() time.Duration }); ok {
 		b.ReportMetric(sd.StartupDuration().Seconds(), "startup-s")

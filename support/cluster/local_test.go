@@ -12,7 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -28,14 +27,7 @@ import (
 func TestLocalProviderForReal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
 	defer cancel()
-	p, err := FromEnv(func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := p.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := startLocal(ctx, t)
 	stopped := false
 	defer func() {
 		if !stopped {
@@ -81,8 +73,7 @@ func TestLocalProviderForReal(t *testing.T) {
 	if _, err := cs.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "x"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	rr := schema.GroupVersionResource{Group: "kubernaut.ai", Version: "v1alpha1", Resource: "remediationrequests"}
-	if err := namespace.Delete(ctx, cs, ns, namespace.WithDynamic(dyn, rr)); err != nil {
+	if err := namespace.Delete(ctx, cs, ns, namespace.WithDynamic(dyn)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
@@ -103,6 +94,21 @@ func TestLocalProviderForReal(t *testing.T) {
 	if left := processesFrom(t, binDir); len(left) > 0 {
 		t.Fatalf("processes left after Stop: %v", left)
 	}
+}
+
+// startLocal starts the default provider, building the control plane first if this machine has
+// not yet done so (hence the long bound the callers give ctx).
+func startLocal(ctx context.Context, tb testing.TB) Cluster {
+	tb.Helper()
+	p, err := FromEnv(func(string) string { return "" })
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c, err := p.Start(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
 }
 
 // processesFrom lists this test process's children whose executable lives in dir: the control

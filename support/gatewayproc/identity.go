@@ -57,13 +57,13 @@ func SetupIdentity(ctx context.Context, admin *rest.Config) (*Identity, error) {
 	if err := ensureNamespace(ctx, cs, sa.Namespace); err != nil {
 		return nil, err
 	}
-	if err := apply(ctx, "ServiceAccount "+sa.Name, func() error {
+	if err := apply("ServiceAccount "+sa.Name, func() error {
 		_, err := cs.CoreV1().ServiceAccounts(sa.Namespace).Create(ctx, &sa, metav1.CreateOptions{})
 		return err
 	}); err != nil {
 		return nil, err
 	}
-	if err := apply(ctx, "ClusterRole "+role.Name, func() error {
+	if err := apply("ClusterRole "+role.Name, func() error {
 		_, err := cs.RbacV1().ClusterRoles().Create(ctx, &role, metav1.CreateOptions{})
 		if apierrors.IsAlreadyExists(err) { // keep an existing cluster's role in step with the manifest
 			cur, gerr := cs.RbacV1().ClusterRoles().Get(ctx, role.Name, metav1.GetOptions{})
@@ -77,7 +77,7 @@ func SetupIdentity(ctx context.Context, admin *rest.Config) (*Identity, error) {
 	}); err != nil {
 		return nil, err
 	}
-	if err := apply(ctx, "ClusterRoleBinding "+binding.Name, func() error {
+	if err := apply("ClusterRoleBinding "+binding.Name, func() error {
 		_, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, &binding, metav1.CreateOptions{})
 		return err
 	}); err != nil {
@@ -105,14 +105,14 @@ func readManifest(path string, obj any) error {
 }
 
 func ensureNamespace(ctx context.Context, cs kubernetes.Interface, name string) error {
-	return apply(ctx, "Namespace "+name, func() error {
+	return apply("Namespace "+name, func() error {
 		_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
 		return err
 	})
 }
 
 // apply runs a create, treating AlreadyExists as success: the objects are the same on every run.
-func apply(_ context.Context, what string, create func() error) error {
+func apply(what string, create func() error) error {
 	if err := create(); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("applying %s: %w", what, err)
 	}

@@ -13,7 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -28,9 +27,6 @@ import (
 	"github.com/kubernaut/gateway-contract/support/poll"
 	"github.com/kubernaut/gateway-contract/support/repo"
 )
-
-// RemediationRequests is the CRD's resource, for dynamic clients and namespace cleanup.
-var RemediationRequests = schema.GroupVersionResource{Group: "kubernaut.ai", Version: "v1alpha1", Resource: "remediationrequests"}
 
 // LeftoverAge is how old a suite namespace must be before a new run removes it as a leftover
 // of a crashed run.
@@ -200,7 +196,7 @@ func (h *Harness) ensureFallbackNamespace(ctx context.Context) error {
 
 // cleanupOptions let namespace deletion finish on control planes without a namespace controller.
 func (h *Harness) cleanupOptions() []namespace.Option {
-	return []namespace.Option{namespace.WithDynamic(h.Dynamic, RemediationRequests)}
+	return []namespace.Option{namespace.WithDynamic(h.Dynamic)}
 }
 
 // CreateNamespace creates a scenario namespace with the generator's labels.

@@ -19,13 +19,13 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
+
+	"github.com/kubernaut/gateway-contract/gateway/api/v1alpha1"
 )
 
 // RemediationRequests is the custom resource the gateway writes into scenario namespaces; Delete
 // removes it by default when it is given a dynamic client.
-var RemediationRequests = schema.GroupVersionResource{
-	Group: "kubernaut.ai", Version: "v1alpha1", Resource: "remediationrequests",
-}
+var RemediationRequests = v1alpha1.GroupVersion.WithResource(v1alpha1.ResourcePlural)
 
 // Option adjusts Delete and Sweep.
 type Option func(*cleanup)

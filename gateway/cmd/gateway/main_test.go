@@ -62,32 +62,31 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.mu.Unlock()
 		_ = json.NewEncoder(w).Encode(list)
 	case r.Method == http.MethodPost:
-		var rr v1alpha1.RemediationRequest
-		_ = json.NewDecoder(r.Body).Decode(&rr)
-		f.mu.Lock()
-		f.rv++
-		rr.ResourceVersion = fmt.Sprint(f.rv)
-		f.objects[rr.Name] = &rr
-		f.mu.Unlock()
-		w.WriteHeader(http.StatusCreated)
-		_ = json.NewEncoder(w).Encode(rr)
+		f.store(w, r, http.StatusCreated)
 	case r.Method == http.MethodGet:
 		f.mu.Lock()
 		rr := f.objects[filepath.Base(path)]
 		f.mu.Unlock()
 		_ = json.NewEncoder(w).Encode(rr)
 	case r.Method == http.MethodPut && strings.HasSuffix(path, "/status"):
-		var rr v1alpha1.RemediationRequest
-		_ = json.NewDecoder(r.Body).Decode(&rr)
-		f.mu.Lock()
-		f.rv++
-		rr.ResourceVersion = fmt.Sprint(f.rv)
-		f.objects[rr.Name] = &rr
-		f.mu.Unlock()
-		_ = json.NewEncoder(w).Encode(rr)
+		f.store(w, r, http.StatusOK)
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// store saves the posted object with a new resourceVersion and echoes it, as a create or a status
+// update does.
+func (f *fakeAPI) store(w http.ResponseWriter, r *http.Request, code int) {
+	var rr v1alpha1.RemediationRequest
+	_ = json.NewDecoder(r.Body).Decode(&rr)
+	f.mu.Lock()
+	f.rv++
+	rr.ResourceVersion = fmt.Sprint(f.rv)
+	f.objects[rr.Name] = &rr
+	f.mu.Unlock()
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(rr)
 }
 
 type syncBuffer struct {

@@ -14,7 +14,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/kubernaut/gateway-contract/support/harness"
 	"github.com/kubernaut/gateway-contract/support/namespace"
 )
 
@@ -46,7 +45,7 @@ func run(kubeconfig string, olderThan time.Duration, runID string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	removed, err := namespace.Sweep(ctx, cs, olderThan, runID, namespace.WithDynamic(dyn, harness.RemediationRequests))
+	removed, err := namespace.Sweep(ctx, cs, olderThan, runID, namespace.WithDynamic(dyn))
 	for _, ns := range removed {
 		fmt.Println("removed", ns)
 	}
