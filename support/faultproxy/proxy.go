@@ -199,10 +199,12 @@ func (p *Proxy) Close() error {
 	p.closed = true
 	close(p.closing)
 	p.mu.Unlock()
+	// A listener an outage closed may still be tracked by the server until its Serve returns;
+	// closing it again is not an error.
 	err := p.server.Close()
 	p.serving.Wait()
 	p.transport.CloseIdleConnections()
-	if err != nil {
+	if err != nil && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("faultproxy: close: %w", err)
 	}
 	return nil
