@@ -1,7 +1,11 @@
-// Package e2e is the contract suite's `go test` entry point: it starts the harness (cluster,
-// CRD, fault proxy, gateway), runs every feature under features/ through godog with each
-// scenario as a subtest, and writes the reports: cucumber JSON, JUnit XML and the requirement
-// traceability report.
+// Package e2e is the contract suite's `go test` entry point: it loads the run's settings (one
+// flag set: support/settings, godog's own flags among them), starts the harness (cluster, CRD,
+// identities, fault proxy, gateway), runs the features through godog with each scenario as a
+// subtest, and writes the reports through support/report, exactly as `support/cmd/trace` does.
+//
+// While writing a scenario, run just it:
+//
+//	go test ./e2e -godog.paths features/deduplication.feature:12 -godog.format pretty
 package e2e
 
 import (
@@ -10,9 +14,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
-	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,82 +22,95 @@ import (
 
 	"github.com/kubernaut/gateway-contract/steps"
 	"github.com/kubernaut/gateway-contract/support/harness"
+	"github.com/kubernaut/gateway-contract/support/repo"
+	"github.com/kubernaut/gateway-contract/support/report"
+	"github.com/kubernaut/gateway-contract/support/settings"
 )
 
-var (
-	tags        = flag.String("e2e.tags", os.Getenv("E2E_TAGS"), "godog tag filter selecting scenarios: '&&' is and, ',' is or, '~' is not, no parentheses; e.g. '@dedup && ~@dedicated-gateway' (env E2E_TAGS)")
-	concurrency = flag.Int("e2e.concurrency", envInt("E2E_CONCURRENCY", 8), "scenarios run at once (env E2E_CONCURRENCY)")
-	seed        = flag.Int64("e2e.seed", int64(envInt("E2E_SEED", 0)), "random order seed; 0 picks one and prints it (env E2E_SEED)")
-	reportDir   = flag.String("e2e.reports", os.Getenv("E2E_REPORT_DIR"), "where reports go; default <repo>/reports (env E2E_REPORT_DIR)")
-	gate        = flag.Bool("e2e.gate", os.Getenv("E2E_TRACE_GATE") != "off", "fail the run when the traceability gate finds an untagged scenario, an unknown tag or an uncovered requirement (E2E_TRACE_GATE=off turns it off)")
-)
-
-func envInt(key string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(key)); err == nil {
-		return v
-	}
-	return def
-}
+// loader binds every setting to the test binary's flags; TestFeatures loads them once parsed.
+var loader = settings.Bind(flag.CommandLine)
 
 func TestFeatures(t *testing.T) {
 	begin := time.Now()
-	settings, err := harness.SettingsFromEnv(os.Getenv)
+	s, err := loader.Load(os.Getenv, flag.Args())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *concurrency < 1 {
-		t.Fatalf("-e2e.concurrency=%d: run at least one scenario at a time", *concurrency)
-	}
-	if err := checkTags(*tags); err != nil {
-		t.Fatal(err)
-	}
-	out, err := reportsDir(*reportDir)
+	root, err := repo.Root()
 	if err != nil {
 		t.Fatal(err)
 	}
+	paths, err := featurePaths(root, s.Paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := s.ReportDir
+	if !filepath.IsAbs(out) {
+		out = filepath.Join(root, out) // from the project root, not from e2e/ where go test runs
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatalf("creating the reports directory: %v", err)
+	}
+	if s.Godog.Randomize <= 0 {
+		s.Godog.Randomize = time.Now().UnixNano()
+	}
+	loader.Print(os.Stderr)
+
 	ctx := context.Background()
-	h, err := harness.Setup(ctx, settings, os.Stderr)
-	if err != nil {
-		t.Fatalf("setting up the suite: %v", err)
-	}
-	defer h.Teardown(ctx)
-
-	order := *seed
-	if order == 0 {
-		order = time.Now().UnixNano()
-	}
-	fmt.Fprintf(os.Stderr, "e2e: random order seed %d (rerun in this order with E2E_SEED=%d), %d scenarios at once\n", order, order, *concurrency)
-
-	qtags, err := quarantineTags(featuresDir())
+	h, err := harness.Setup(ctx, s, os.Stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	notQuarantined := "~" + strings.Join(qtags, " && ~")
-	mainRun := runFeatures(t, h, out, "cucumber.json", "junit.xml", andTags(*tags, notQuarantined), order, t)
+	t.Cleanup(func() {
+		if err := h.Teardown(ctx); err != nil {
+			t.Errorf("teardown: %v", err)
+		}
+	})
+	fmt.Fprintf(os.Stderr, "e2e: random order seed %d (rerun in this order with E2E_SEED=%d), %d scenarios at once\n",
+		s.Seed(), s.Seed(), s.Godog.Concurrency)
+
+	qtags, err := report.QuarantineTags(filepath.Join(root, "features"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(cucumber, junit, tagExpr string, tt *testing.T) int {
+		opts := s.Godog
+		opts.Format = fmt.Sprintf("%s,cucumber:%s,junit:%s", s.Godog.Format, filepath.Join(out, cucumber), filepath.Join(out, junit))
+		opts.FS = os.DirFS(root)
+		opts.Paths = paths // read through FS, so reports name features/<file>
+		opts.Tags = tagExpr
+		opts.TestingT = tt
+		return godog.TestSuite{Name: "gateway-contract", ScenarioInitializer: steps.Initializer(h), Options: &opts}.Run()
+	}
+	mainRun := run("cucumber.json", "junit.xml", andTags(s.Godog.Tags, "~"+strings.Join(qtags, " && ~")), t)
 	// Quarantined scenarios still run, in their own pass, so that their failures reach the
 	// report (at the top, with the reason) without failing the build.
 	var quarantined []string
 	for _, q := range qtags {
-		quarantined = append(quarantined, andTags(*tags, q))
+		quarantined = append(quarantined, andTags(s.Godog.Tags, q))
 	}
-	quarantine := runFeatures(t, h, out, "cucumber-quarantine.json", "junit-quarantine.xml", strings.Join(quarantined, ","), order, nil)
-	if quarantine != 0 {
-		fmt.Fprintf(os.Stderr, "e2e: quarantined scenarios failed; see the top of %s/traceability.md\n", out)
+	if run("cucumber-quarantine.json", "junit-quarantine.xml", strings.Join(quarantined, ","), nil) != 0 {
+		fmt.Fprintf(os.Stderr, "e2e: quarantined scenarios failed; see the top of %s\n", filepath.Join(out, report.MarkdownFile))
 	}
-
-	if err := mergeQuarantine(out); err != nil {
+	main := filepath.Join(out, "cucumber.json")
+	if err := report.MergeCucumber(main, main, filepath.Join(out, "cucumber-quarantine.json")); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := writeTraceability(out)
+	rep, err := report.Generate(report.Inputs{
+		Catalog:  filepath.Join(root, "features", "requirements.yaml"),
+		Cucumber: []string{main},
+		Names:    func(p string) string { return relative(root, p) },
+	}, out)
+	partial := s.Godog.Tags != "" || len(s.Paths) > 0
 	switch {
 	case err != nil:
 		t.Errorf("traceability report: %v", err)
 	case rep.Summary.Scenarios.Total == 0:
-		// A run that ran nothing proves nothing: a tag filter that matches no scenario is an error.
-		t.Errorf("no scenario ran (tag filter %q): check E2E_TAGS against the tags in features/", *tags)
-	case *tags != "":
-		fmt.Fprintf(os.Stderr, "e2e: traceability gate not applied: the tag filter %q runs part of the suite\n", *tags)
-	case *gate:
+		// A run that ran nothing proves nothing: a filter that matches no scenario is an error.
+		t.Errorf("no scenario ran (tags %q, paths %q): check E2E_TAGS and -godog.paths against features/", s.Godog.Tags, s.Paths)
+	case partial:
+		fmt.Fprintf(os.Stderr, "e2e: traceability gate not applied: tags %q, paths %q run part of the suite\n", s.Godog.Tags, s.Paths)
+	case s.TraceGate:
 		if gerr := rep.Gate(); gerr != nil {
 			t.Errorf("traceability gate (turn it off for exploratory runs with E2E_TRACE_GATE=off): %v", gerr)
 		}
@@ -104,21 +118,32 @@ func TestFeatures(t *testing.T) {
 	printTimings(h, begin, out, mainRun)
 }
 
-// runFeatures runs one godog pass; tt is nil for a pass whose failures must not fail the test.
-func runFeatures(t *testing.T, h *harness.Harness, out, cucumber, junit, tagExpr string, order int64, tt *testing.T) int {
-	t.Helper()
-	opts := godog.Options{
-		Format:      fmt.Sprintf("progress,cucumber:%s/%s,junit:%s/%s", out, cucumber, out, junit),
-		FS:          os.DirFS(filepath.Dir(featuresDir())),
-		Paths:       []string{"features"}, // read through FS, so reports name features/<file>
-		Tags:        tagExpr,
-		Strict:      true,
-		Concurrency: *concurrency,
-		Randomize:   order,
-		TestingT:    tt,
-		NoColors:    true,
+// featurePaths makes the selected feature paths relative to the project root (godog reads them
+// through os.DirFS(root)); features/ when none are selected. A path may end in :LINE.
+func featurePaths(root string, given []string) ([]string, error) {
+	if len(given) == 0 {
+		return []string{"features"}, nil
 	}
-	return godog.TestSuite{Name: "gateway-contract", ScenarioInitializer: steps.Initializer(h), Options: &opts}.Run()
+	var out []string
+	for _, p := range given {
+		file, line, _ := strings.Cut(p, ":")
+		if filepath.IsAbs(file) {
+			rel, err := filepath.Rel(root, file)
+			if err != nil || strings.HasPrefix(rel, "..") {
+				return nil, fmt.Errorf("feature path %s is outside the project %s", p, root)
+			}
+			file = rel
+		}
+		file = filepath.ToSlash(filepath.Clean(strings.TrimPrefix(file, "../"))) // given from e2e/
+		if _, err := os.Stat(filepath.Join(root, file)); err != nil {
+			return nil, fmt.Errorf("feature path %s: %w (paths are relative to the project root, e.g. features/deduplication.feature:12)", p, err)
+		}
+		if line != "" {
+			file += ":" + line
+		}
+		out = append(out, file)
+	}
+	return out, nil
 }
 
 // andTags adds a term to every alternative of a godog tag filter, which has no parentheses:
@@ -134,46 +159,13 @@ func andTags(filter, term string) string {
 	return strings.Join(alts, ",")
 }
 
-var quarantineTag = regexp.MustCompile(`@quarantine(\([^)\s]*\))?`)
-
-// quarantineTags lists the quarantine tags the features use: @quarantine, and the ticketed
-// @quarantine(ISSUE-12) forms, which godog's filters can only match by their full name.
-func quarantineTags(dir string) ([]string, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*.feature"))
-	if err != nil || len(files) == 0 {
-		return nil, fmt.Errorf("no feature files in %s: %v", dir, err)
+// relative names a file from the project root in reports, so that they read the same on every
+// machine; it falls back to the absolute path.
+func relative(root, path string) string {
+	if rel, err := filepath.Rel(root, path); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
 	}
-	seen := map[string]bool{"@quarantine": true}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", f, err)
-		}
-		for _, m := range quarantineTag.FindAllString(string(data), -1) {
-			seen[m] = true
-		}
-	}
-	out := make([]string, 0, len(seen))
-	for q := range seen {
-		out = append(out, q)
-	}
-	sort.Strings(out)
-	return out, nil
-}
-
-// checkTags rejects filters godog would silently misread.
-func checkTags(filter string) error {
-	if strings.ContainsAny(filter, "()|!") || strings.Contains(filter, " and ") || strings.Contains(filter, " or ") {
-		return fmt.Errorf("tag filter %q: godog filters use '&&' for and, ',' for or, '~' for not, and no parentheses", filter)
-	}
-	for _, alt := range strings.Split(filter, ",") {
-		for _, term := range strings.Split(alt, "&&") {
-			if term = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(term), "~")); filter != "" && !strings.HasPrefix(term, "@") {
-				return fmt.Errorf("tag filter %q: %q is not a tag (tags start with @)", filter, term)
-			}
-		}
-	}
-	return nil
+	return path
 }
 
 func printTimings(h *harness.Harness, begin time.Time, out string, status int) {

@@ -20,68 +20,36 @@ func TestAndTags(t *testing.T) {
 	}
 }
 
-func TestCheckTags(t *testing.T) {
-	tests := []struct{ filter, errPart string }{
-		{"", ""},
-		{"@resilience", ""},
-		{"@dedup && ~@dedicated-gateway,@ops", ""},
-		{"(@a) && ~@b", "no parentheses"},
-		{"@a or @b", "no parentheses"},
-		{"resilience", "is not a tag"},
+func TestFeaturePaths(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "features"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "features", "a.feature"), []byte("Feature: a\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		given   []string
+		want    string
+		errPart string
+	}{
+		{nil, "features", ""},
+		{[]string{"features/a.feature:12"}, "features/a.feature:12", ""},
+		{[]string{"../features/a.feature"}, "features/a.feature", ""},
+		{[]string{filepath.Join(root, "features", "a.feature") + ":3"}, "features/a.feature:3", ""},
+		{[]string{"features/missing.feature:1"}, "", "relative to the project root"},
+		{[]string{"/elsewhere/x.feature"}, "", "outside the project"},
 	}
 	for _, tc := range tests {
-		err := checkTags(tc.filter)
-		if tc.errPart == "" && err != nil {
-			t.Errorf("checkTags(%q) = %v, want nil", tc.filter, err)
+		got, err := featurePaths(root, tc.given)
+		if tc.errPart != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.errPart) {
+				t.Errorf("featurePaths(%q) = %v, %v; want an error containing %q", tc.given, got, err, tc.errPart)
+			}
+			continue
 		}
-		if tc.errPart != "" && (err == nil || !strings.Contains(err.Error(), tc.errPart)) {
-			t.Errorf("checkTags(%q) = %v, want an error containing %q", tc.filter, err, tc.errPart)
+		if err != nil || strings.Join(got, ",") != tc.want {
+			t.Errorf("featurePaths(%q) = %v, %v; want %s", tc.given, got, err, tc.want)
 		}
-	}
-}
-
-func TestQuarantineTags(t *testing.T) {
-	dir := t.TempDir()
-	feature := "@ingestion\nFeature: f\n\n  @BR-GATEWAY-001 @quarantine(ISSUE-7)\n  Scenario: s\n\n  @quarantine\n  Scenario: t\n"
-	if err := os.WriteFile(filepath.Join(dir, "a.feature"), []byte(feature), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	got, err := quarantineTags(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Join(got, " ") != "@quarantine @quarantine(ISSUE-7)" {
-		t.Fatalf("quarantineTags() = %v", got)
-	}
-	if _, err := quarantineTags(t.TempDir()); err == nil {
-		t.Fatal("quarantineTags() of a directory without features = nil error")
-	}
-}
-
-func TestMergeQuarantine(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name, body string) {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("cucumber.json", `[{"uri":"features/a.feature","elements":[{"name":"main"}]}]`)
-	write("cucumber-quarantine.json", `[{"uri":"features/a.feature","elements":[{"name":"quarantined"}]}]`)
-	if err := mergeQuarantine(dir); err != nil {
-		t.Fatal(err)
-	}
-	merged, err := os.ReadFile(filepath.Join(dir, "cucumber.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(merged), `"main"`) || !strings.Contains(string(merged), `"quarantined"`) {
-		t.Fatalf("merged cucumber.json lacks a pass: %s", merged)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "cucumber-quarantine.json")); !os.IsNotExist(err) {
-		t.Fatalf("the quarantine file was not folded in: %v", err)
-	}
-	write("cucumber-quarantine.json", `not json`)
-	if err := mergeQuarantine(dir); err == nil || !strings.Contains(err.Error(), "is not cucumber JSON") {
-		t.Fatalf("mergeQuarantine() on bad JSON = %v", err)
 	}
 }

@@ -19,7 +19,7 @@ if [ ! -s "$out/traceability.json" ]; then
   tail -20 "$out/e2e.log"
   exit 1
 fi
-verdict=$(go run ./hack/verdict "$out/traceability.json" BR-GATEWAY-018)
+verdict=$(go run ./support/cmd/trace verdict "$out/traceability.json" BR-GATEWAY-018)
 if [ "$verdict" != "failing" ]; then
   echo "must-fail: FAILED: BR-GATEWAY-018 is '$verdict' against a gateway without retries; expected failing (log: $out/e2e.log)"
   exit 1

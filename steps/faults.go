@@ -10,7 +10,6 @@ import (
 	"github.com/cucumber/godog"
 
 	"github.com/kubernaut/gateway-contract/support/faultproxy"
-	"github.com/kubernaut/gateway-contract/support/poll"
 )
 
 // Steps that make the Kubernetes API fail for real, through the fault proxy on the gateway's only
@@ -141,7 +140,7 @@ func firedAtLeast(ctx context.Context, n int) error {
 	if err != nil {
 		return err
 	}
-	wctx, cancel := context.WithTimeout(ctx, poll.Timeouts.Eventually)
+	wctx, cancel := context.WithTimeout(ctx, state(ctx).bounds().Eventually)
 	defer cancel()
 	if err := r.WaitFired(wctx, n); err != nil {
 		return fmt.Errorf("expected the fault to fire at least %d times: %w", n, err)
@@ -222,7 +221,7 @@ func didNotRetry(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return poll.Consistently(ctx, "the gateway makes exactly one create attempt", func(context.Context) (bool, string, error) {
+	return st.bounds().Hold(ctx, "the gateway makes exactly one create attempt", func(context.Context) (bool, string, error) {
 		n := 0
 		for _, rec := range p.Requests(st.ns) {
 			if rec.Verb == faultproxy.VerbCreate {

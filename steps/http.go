@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/kubernaut/gateway-contract/support/poll"
 )
 
 const (
@@ -77,7 +75,7 @@ func (st *scenario) send(ctx context.Context, req sentRequest) (*response, error
 	st.requests++
 	id := fmt.Sprintf("%s-%d", st.ns, st.requests)
 	st.mu.Unlock()
-	ctx, cancel := context.WithTimeout(ctx, poll.Timeouts.Request)
+	ctx, cancel := context.WithTimeout(ctx, st.bounds().Request)
 	defer cancel()
 	hr, err := http.NewRequestWithContext(ctx, req.method, st.url+req.path, bytes.NewReader(req.body))
 	if err != nil {

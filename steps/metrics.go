@@ -13,8 +13,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-
-	"github.com/kubernaut/gateway-contract/support/poll"
 )
 
 func registerMetricSteps(sc *godog.ScenarioContext) {
@@ -23,7 +21,7 @@ func registerMetricSteps(sc *godog.ScenarioContext) {
 }
 
 func (st *scenario) scrape(ctx context.Context) (map[string]*dto.MetricFamily, error) {
-	ctx, cancel := context.WithTimeout(ctx, poll.Timeouts.Request)
+	ctx, cancel := context.WithTimeout(ctx, st.bounds().Request)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, st.url+"/metrics", nil)
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/kubernaut/gateway-contract/support/gatewayproc"
 	"github.com/kubernaut/gateway-contract/support/harness"
-	"github.com/kubernaut/gateway-contract/support/poll"
 )
 
 // Steps about running the gateway: its own gateway for scenarios that disturb it, health,
@@ -49,13 +48,13 @@ func (st *scenario) dedicated() (*harness.Gateway, error) {
 }
 
 func (st *scenario) probe(ctx context.Context, path string) (int, error) {
-	ctx, cancel := context.WithTimeout(ctx, poll.Timeouts.Request)
+	ctx, cancel := context.WithTimeout(ctx, st.bounds().Request)
 	defer cancel()
 	return gatewayproc.Probe(ctx, st.url, path)
 }
 
 func (st *scenario) awaitProbe(ctx context.Context, path string, want int) error {
-	return poll.Until(ctx, poll.Timeouts.Readiness, fmt.Sprintf("%s to answer %d", path, want), func(ctx context.Context) (bool, string, error) {
+	return st.bounds().Until(ctx, st.bounds().Readiness, fmt.Sprintf("%s to answer %d", path, want), func(ctx context.Context) (bool, string, error) {
 		code, err := st.probe(ctx, path)
 		if err != nil {
 			return false, err.Error(), nil
@@ -103,7 +102,7 @@ func stopWhileInFlight(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("to stop the gateway while an alert is in flight, slow the API down first: %w", err)
 	}
-	wctx, cancel := context.WithTimeout(ctx, poll.Timeouts.Eventually)
+	wctx, cancel := context.WithTimeout(ctx, st.bounds().Eventually)
 	defer cancel()
 	if err := r.WaitFired(wctx, 1); err != nil {
 		return fmt.Errorf("the alert never reached the Kubernetes API, so it is not in flight: %w", err)
@@ -113,7 +112,7 @@ func stopWhileInFlight(ctx context.Context) error {
 
 func notReadyWhileStopping(ctx context.Context) error {
 	st := state(ctx)
-	return poll.Until(ctx, poll.Timeouts.Readiness, "/readyz to answer 503 while the gateway stops", func(ctx context.Context) (bool, string, error) {
+	return st.bounds().Until(ctx, st.bounds().Readiness, "/readyz to answer 503 while the gateway stops", func(ctx context.Context) (bool, string, error) {
 		code, err := st.probe(ctx, "/readyz")
 		if err != nil {
 			return false, "", fmt.Errorf("the gateway stopped listening before it reported not ready: %w", err)
@@ -130,8 +129,8 @@ func inflightAnswered(ctx context.Context, code int) error {
 			return fmt.Errorf("expected the alert in flight to be answered %d during shutdown, got %s", code, resp)
 		}
 		return nil
-	case <-time.After(poll.Timeouts.Request):
-		return fmt.Errorf("the alert in flight got no answer within %s", poll.Timeouts.Request)
+	case <-time.After(st.bounds().Request):
+		return fmt.Errorf("the alert in flight got no answer within %s", st.bounds().Request)
 	}
 }
 
@@ -147,7 +146,7 @@ func exitsCleanly(ctx context.Context) error {
 			return fmt.Errorf("the gateway exited with an error after SIGTERM: %w", err)
 		}
 		return nil
-	case <-time.After(poll.Timeouts.GatewayStop):
-		return fmt.Errorf("the gateway did not exit within %s of SIGTERM", poll.Timeouts.GatewayStop)
+	case <-time.After(st.bounds().GatewayStop):
+		return fmt.Errorf("the gateway did not exit within %s of SIGTERM", st.bounds().GatewayStop)
 	}
 }

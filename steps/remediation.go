@@ -14,7 +14,6 @@ import (
 	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubernaut/gateway-contract/gateway/api/v1alpha1"
-	"github.com/kubernaut/gateway-contract/support/poll"
 )
 
 func isNotFound(err error) bool { return apierrors.IsNotFound(err) }
@@ -87,7 +86,7 @@ func (st *scenario) matching(items []v1alpha1.RemediationRequest, name, kind, ta
 func (st *scenario) find(ctx context.Context, ns, name, kind, target string) ([]v1alpha1.RemediationRequest, error) {
 	var found []v1alpha1.RemediationRequest
 	what := fmt.Sprintf("a remediation request for %q on %s %q in namespace %s", name, kind, st.clusterName(kind, target), ns)
-	err := poll.Eventually(ctx, what, func(ctx context.Context) (bool, string, error) {
+	err := st.bounds().Await(ctx, what, func(ctx context.Context) (bool, string, error) {
 		items, err := st.list(ctx, ns)
 		if err != nil {
 			return false, "", err
@@ -165,7 +164,7 @@ func rrCount(ctx context.Context, isNew, name, kind, target string, want int) er
 	st := state(ctx)
 	ns := st.home(kind)
 	what := fmt.Sprintf("the %sremediation request for %q on %s %q in %s to have occurrence count %d", map[bool]string{true: "new ", false: ""}[isNew != ""], name, kind, target, ns, want)
-	return poll.Eventually(ctx, what, func(ctx context.Context) (bool, string, error) {
+	return st.bounds().Await(ctx, what, func(ctx context.Context) (bool, string, error) {
 		items, err := st.list(ctx, ns)
 		if err != nil {
 			return false, "", err
@@ -313,10 +312,10 @@ func holdsExactly(ctx context.Context, which string, want int) error {
 		}
 		return len(items) == want, summary(items), nil
 	}
-	if err := poll.Eventually(ctx, what, check); err != nil {
+	if err := st.bounds().Await(ctx, what, check); err != nil {
 		return err
 	}
-	return poll.Consistently(ctx, what, check)
+	return st.bounds().Hold(ctx, what, check)
 }
 
 func holdsNone(ctx context.Context) error { return holdsExactly(ctx, "namespace", 0) }

@@ -77,7 +77,7 @@ func before(ctx context.Context, h *harness.Harness, s *godog.Scenario) (context
 	st := &scenario{h: h, feature: feature, name: s.Name, gw: h.Gateway, url: h.GatewayURL}
 	st.ns = h.Namespaces.Name(feature, s.Name)
 	// Every step's API calls inherit this bound: nothing in a scenario can hang the run.
-	ctx, st.cancel = context.WithTimeout(ctx, poll.Timeouts.Scenario)
+	ctx, st.cancel = context.WithTimeout(ctx, st.bounds().Scenario)
 	if err := h.CreateNamespace(ctx, st.ns, feature, s.Name); err != nil {
 		st.cancel()
 		return ctx, fmt.Errorf("creating the scenario's namespace %s: %w", st.ns, err)
@@ -106,7 +106,7 @@ func after(ctx context.Context, s *godog.Scenario, scenarioErr error) (context.C
 			errs = append(errs, fmt.Errorf("stopping the scenario's dedicated gateway: %w", err))
 		}
 	}
-	cleanup, cancelCleanup := context.WithTimeout(context.WithoutCancel(ctx), poll.Timeouts.Eventually)
+	cleanup, cancelCleanup := context.WithTimeout(context.WithoutCancel(ctx), st.bounds().Eventually)
 	defer cancelCleanup()
 	errs = append(errs, st.removeOwnFallbacks(cleanup))
 	keep := scenarioErr != nil && st.h.Settings.KeepFailed
@@ -192,3 +192,6 @@ func (st *scenario) lastRule() (*faultproxy.RuleHandle, error) {
 	}
 	return st.rules[len(st.rules)-1], nil
 }
+
+// bounds are the run's timeouts, from its settings.
+func (st *scenario) bounds() poll.Bounds { return st.h.Settings.Timeouts }

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/cucumber/godog"
-
-	"github.com/kubernaut/gateway-contract/support/poll"
 )
 
 // Steps about what senders (Alertmanager, the cluster's event stream, careless clients) send.
@@ -243,7 +241,7 @@ func deliverUntilAccepted(ctx context.Context, table *godog.Table) error {
 	}
 	req := jsonRequest(alertPath, notification(alerts, time.Now()))
 	attempts := 0
-	return poll.Until(ctx, poll.Timeouts.Request, "the gateway to accept the batch", func(ctx context.Context) (bool, string, error) {
+	return st.bounds().Until(ctx, st.bounds().Request, "the gateway to accept the batch", func(ctx context.Context) (bool, string, error) {
 		if attempts > 0 {
 			last, _ := st.lastResponse()
 			wait, _ := strconv.Atoi(last.header.Get("Retry-After"))

@@ -38,3 +38,6 @@ func (c *localCluster) RESTConfig() *rest.Config { return c.cp.RESTConfig() }
 func (c *localCluster) StartupDuration() time.Duration { return c.cp.StartupDuration() }
 
 func (c *localCluster) Stop(context.Context) error { return c.cp.Stop() }
+
+// Controllers reports whether kube-controller-manager runs beside the API server.
+func (c *localCluster) Controllers() bool { return c.cp.Controllers() }

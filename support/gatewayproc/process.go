@@ -26,13 +26,15 @@ type Options struct {
 	Kubeconfig string
 	// Args are extra flags, such as retry settings.
 	Args []string
-	// StartTimeout bounds the wait for the listening line and for /readyz.
-	StartTimeout time.Duration
+	// Bounds are the run's timeouts: GatewayStart bounds the wait for the listening line and for
+	// /readyz, Interval paces the readiness polls.
+	Bounds poll.Bounds
 }
 
 // Process is a running gateway.
 type Process struct {
 	cmd     *exec.Cmd
+	bounds  poll.Bounds
 	url     string
 	done    chan struct{}
 	waitErr error
@@ -44,8 +46,8 @@ type Process struct {
 // Start launches the gateway on a free loopback port, reads the port from its "listening" log
 // line, and waits until /readyz answers 200.
 func Start(ctx context.Context, o Options) (*Process, error) {
-	if o.StartTimeout == 0 {
-		o.StartTimeout = 30 * time.Second
+	if o.Bounds.GatewayStart <= 0 {
+		o.Bounds = poll.Defaults()
 	}
 	args := append([]string{"--listen=127.0.0.1:0", "--kubeconfig=" + o.Kubeconfig}, o.Args...)
 	cmd := exec.Command(o.Binary, args...)
@@ -59,7 +61,7 @@ func Start(ctx context.Context, o Options) (*Process, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting the gateway %s: %w", o.Binary, err)
 	}
-	p := &Process{cmd: cmd, done: make(chan struct{})}
+	p := &Process{cmd: cmd, bounds: o.Bounds, done: make(chan struct{})}
 	addr := make(chan string, 1)
 	logDone := make(chan struct{})
 	go func() { p.readLog(stderr, addr); close(logDone) }()
@@ -67,7 +69,7 @@ func Start(ctx context.Context, o Options) (*Process, error) {
 	// (a crash, the shutdown) are the ones a failure message needs.
 	go func() { <-logDone; p.waitErr = cmd.Wait(); close(p.done) }()
 
-	timer := time.NewTimer(o.StartTimeout)
+	timer := time.NewTimer(o.Bounds.GatewayStart)
 	defer timer.Stop()
 	select {
 	case a := <-addr:
@@ -76,12 +78,12 @@ func Start(ctx context.Context, o Options) (*Process, error) {
 		return nil, fmt.Errorf("the gateway exited before it listened (%v); its log:\n%s", p.waitErr, p.tail(20))
 	case <-timer.C:
 		p.kill()
-		return nil, fmt.Errorf("the gateway did not log its listening address within %s; its log:\n%s", o.StartTimeout, p.tail(20))
+		return nil, fmt.Errorf("the gateway did not log its listening address within %s; its log:\n%s", o.Bounds.GatewayStart, p.tail(20))
 	case <-ctx.Done():
 		p.kill()
 		return nil, fmt.Errorf("starting the gateway: %w", ctx.Err())
 	}
-	if err := p.WaitReady(ctx, o.StartTimeout, http.StatusOK); err != nil {
+	if err := p.WaitReady(ctx, o.Bounds.GatewayStart, http.StatusOK); err != nil {
 		p.kill()
 		return nil, err
 	}
@@ -144,7 +146,7 @@ func (p *Process) tail(n int) string {
 
 // WaitReady polls /readyz until it answers want, bounded by timeout.
 func (p *Process) WaitReady(ctx context.Context, timeout time.Duration, want int) error {
-	err := poll.Until(ctx, timeout, fmt.Sprintf("the gateway's /readyz to answer %d", want), func(ctx context.Context) (bool, string, error) {
+	err := p.bounds.Until(ctx, timeout, fmt.Sprintf("the gateway's /readyz to answer %d", want), func(ctx context.Context) (bool, string, error) {
 		select {
 		case <-p.done:
 			return false, "", fmt.Errorf("the gateway exited (%v)", p.waitErr)
@@ -209,6 +211,9 @@ func (p *Process) Stop(timeout time.Duration) error {
 		return fmt.Errorf("the gateway (pid %d) did not stop within %s of SIGTERM and was killed", p.Pid(), timeout)
 	}
 }
+
+// Kill ends the gateway at once with SIGKILL, as a crash would, and waits for it to be gone.
+func (p *Process) Kill() { p.kill() }
 
 func (p *Process) kill() {
 	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)

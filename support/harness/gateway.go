@@ -9,6 +9,7 @@ import (
 
 	"github.com/kubernaut/gateway-contract/support/faultproxy"
 	"github.com/kubernaut/gateway-contract/support/gatewayproc"
+	"github.com/kubernaut/gateway-contract/support/lifecycle"
 	"github.com/kubernaut/gateway-contract/support/poll"
 )
 
@@ -22,6 +23,9 @@ type Gateway struct {
 	Name    string
 	Proxy   *faultproxy.Proxy
 	Process *gatewayproc.Process
+
+	bounds poll.Bounds
+	undo   lifecycle.Stack
 }
 
 // suiteArgs is the gateway's configuration in the suite: short backoffs so that resilience
@@ -43,44 +47,55 @@ func (h *Harness) suiteArgs() []string {
 
 // StartGateway launches a gateway behind a new fault proxy, with the suite's flags, then extra
 // (later flags win), then E2E_GATEWAY_ARGS. Scenarios that take the whole API away, or stop the
-// gateway, get one of their own so that the others are not disturbed.
+// gateway, get one of their own so that the others are not disturbed. Whatever it starts is
+// stopped again when it fails half-way, and by Stop.
 func (h *Harness) StartGateway(ctx context.Context, name string, extra ...string) (*Gateway, error) {
 	if h.Settings.ContractMode() {
 		return nil, ErrContractMode
 	}
-	opts, err := faultproxy.OptionsFromREST(h.admin)
+	g := &Gateway{Name: name, bounds: h.Settings.Timeouts}
+	err := lifecycle.Setup(ctx, []lifecycle.Stage{
+		{Name: "fault proxy", Run: func(ctx context.Context, undo *lifecycle.Stack) error {
+			opts, err := faultproxy.OptionsFromREST(h.admin)
+			if err != nil {
+				return err
+			}
+			if g.Proxy, err = faultproxy.New(opts); err != nil {
+				return err
+			}
+			if err := g.Proxy.Start(); err != nil {
+				return err
+			}
+			undo.Push("the fault proxy", func(context.Context) error { return g.Proxy.Close() })
+			return nil
+		}},
+		{Name: "process", Run: func(ctx context.Context, undo *lifecycle.Stack) error {
+			kubeconfig := filepath.Join(h.workDir, fmt.Sprintf("kubeconfig-%s-%p", name, g))
+			if err := gatewayproc.WriteKubeconfig(kubeconfig, g.Proxy.URL(), g.Proxy.CAData(), h.Identity.Token); err != nil {
+				return err
+			}
+			undo.Push("the kubeconfig "+kubeconfig, func(context.Context) error { return os.Remove(kubeconfig) })
+			p, err := gatewayproc.Start(ctx, gatewayproc.Options{
+				Binary:     h.binary,
+				Kubeconfig: kubeconfig,
+				Args:       append(append(h.suiteArgs(), extra...), h.Settings.GatewayArgs...),
+				Bounds:     h.Settings.Timeouts,
+			})
+			if err != nil {
+				return err
+			}
+			g.Process = p
+			undo.Push("the gateway process", func(context.Context) error { return p.Stop(h.Settings.Timeouts.GatewayStop) })
+			return nil
+		}},
+	}, &g.undo, nil)
 	if err != nil {
-		return nil, err
-	}
-	proxy, err := faultproxy.New(opts)
-	if err != nil {
-		return nil, fmt.Errorf("fault proxy for gateway %s: %w", name, err)
-	}
-	if err := proxy.Start(); err != nil {
-		return nil, fmt.Errorf("fault proxy for gateway %s: %w", name, err)
-	}
-	g := &Gateway{Name: name, Proxy: proxy}
-	kubeconfig := filepath.Join(h.workDir, fmt.Sprintf("kubeconfig-%s-%p", name, g))
-	if err := gatewayproc.WriteKubeconfig(kubeconfig, proxy.URL(), proxy.CAData(), h.Identity.Token); err != nil {
-		proxy.Close()
-		return nil, err
-	}
-	g.Process, err = gatewayproc.Start(ctx, gatewayproc.Options{
-		Binary:       h.binary,
-		Kubeconfig:   kubeconfig,
-		Args:         append(append(h.suiteArgs(), extra...), h.Settings.GatewayArgs...),
-		StartTimeout: poll.Timeouts.GatewayStart,
-	})
-	if err != nil {
-		proxy.Close()
-		os.Remove(kubeconfig)
 		return nil, fmt.Errorf("gateway %s: %w", name, err)
 	}
 	return g, nil
 }
 
-// Stop stops the process gracefully, then the proxy.
+// Stop stops the process gracefully, then the proxy; safe twice.
 func (g *Gateway) Stop() error {
-	err := g.Process.Stop(poll.Timeouts.GatewayStop)
-	return errors.Join(err, g.Proxy.Close())
+	return g.undo.Unwind(context.Background())
 }

@@ -5,13 +5,15 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/kubernaut/gateway-contract/support/settings"
 )
 
 // TestContractModeRefusesToLaunch: with E2E_GATEWAY_URL set the suite must not start gateways
 // of its own, and says why, so that a fault scenario cannot pass against a gateway it never
 // reached.
 func TestContractModeRefusesToLaunch(t *testing.T) {
-	h := &Harness{Settings: Settings{GatewayURL: "http://gateway.example:8080"}}
+	h := &Harness{Settings: settings.Settings{GatewayURL: "http://gateway.example:8080"}}
 	_, err := h.StartGateway(context.Background(), "dedicated")
 	if !errors.Is(err, ErrContractMode) {
 		t.Fatalf("StartGateway() in contract mode = %v, want ErrContractMode", err)

@@ -1,3 +1,11 @@
+// Package harness assembles one run's world: a cluster from the chosen provider with the CRD
+// installed, the namespace generator, the gateway's and the default sender's identities, the
+// fault proxy, and the shared gateway (or, in contract mode, a gateway that is already deployed).
+// Steps get a *Harness and nothing else that is shared.
+//
+// Setup is a list of ordered stages (see stages), each of which registers the undo of what it
+// creates the moment it exists; Teardown runs those undos in reverse. A failed stage, or a panic,
+// unwinds what the stages before it made, so a failed setup leaves no process or object behind.
 package harness
 
 import (
@@ -9,9 +17,8 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -23,19 +30,24 @@ import (
 	"github.com/kubernaut/gateway-contract/gateway/api/v1alpha1"
 	"github.com/kubernaut/gateway-contract/support/cluster"
 	"github.com/kubernaut/gateway-contract/support/gatewayproc"
+	"github.com/kubernaut/gateway-contract/support/lifecycle"
 	"github.com/kubernaut/gateway-contract/support/namespace"
-	"github.com/kubernaut/gateway-contract/support/poll"
 	"github.com/kubernaut/gateway-contract/support/repo"
+	"github.com/kubernaut/gateway-contract/support/settings"
 )
 
 // LeftoverAge is how old a suite namespace must be before a new run removes it as a leftover
 // of a crashed run.
 const LeftoverAge = time.Hour
 
+// SenderServiceAccount is the suite's default signal sender, in the gateway's namespace, bound
+// cluster-wide to the shipped ClusterRole kubernaut-signal-sender.
+const SenderServiceAccount = "e2e-signal-sender"
+
 // Harness is everything one run shares between its scenarios. All of it is safe for concurrent
 // use; none of it is scenario state.
 type Harness struct {
-	Settings   Settings
+	Settings   settings.Settings
 	Cluster    cluster.Cluster
 	Kube       kubernetes.Interface
 	Dynamic    dynamic.Interface
@@ -45,14 +57,18 @@ type Harness struct {
 	Gateway *Gateway
 	// GatewayURL is where scenarios send signals.
 	GatewayURL string
-	// Identity is the gateway's ServiceAccount; nil in contract mode.
+	// Identity is the gateway's ServiceAccount; its token is empty in contract mode.
 	Identity *gatewayproc.Identity
-	Timings  Timings
+	// Sender is the default signal sender: a real ServiceAccount token, bound cluster-wide to
+	// kubernaut-signal-sender. Every scenario sends with it unless it makes a sender of its own.
+	Sender  *gatewayproc.Identity
+	Timings Timings
 
 	admin   *rest.Config
 	binary  string
 	workDir string
 	log     io.Writer
+	undo    lifecycle.Stack
 }
 
 // Timings are printed at the end of the run.
@@ -60,70 +76,65 @@ type Timings struct {
 	ClusterStart, ControlPlaneStart, GatewayBuild, GatewayStart time.Duration
 }
 
-// Setup starts the cluster from the provider that E2E_CLUSTER names, installs the CRD from
-// gateway/config/crd, and starts the shared gateway behind its fault proxy.
-func Setup(ctx context.Context, s Settings, log io.Writer) (h *Harness, err error) {
-	h = &Harness{Settings: s, log: log}
-	defer func() {
-		if err != nil {
-			h.Teardown(context.WithoutCancel(ctx))
-		}
-	}()
-	provider, err := cluster.FromEnv(os.Getenv)
-	if err != nil {
+// Setup starts the cluster from the provider that the settings name, installs the CRD from
+// gateway/config/crd, makes the identities, and starts the shared gateway behind its fault proxy.
+// On failure nothing it started is left running, and the error is one line naming the stage.
+func Setup(ctx context.Context, s settings.Settings, log io.Writer) (*Harness, error) {
+	return setup(ctx, s, log, nil)
+}
+
+// setup is Setup with a test's hook that fails a chosen stage.
+func setup(ctx context.Context, s settings.Settings, log io.Writer, inject lifecycle.Inject) (*Harness, error) {
+	h := &Harness{Settings: s, log: log}
+	if err := lifecycle.Setup(ctx, h.stages(), &h.undo, inject); err != nil {
 		return nil, err
+	}
+	return h, nil
+}
+
+// stages is the order of a setup; each stage's undo is registered inside it.
+func (h *Harness) stages() []lifecycle.Stage {
+	st := []lifecycle.Stage{
+		{Name: "cluster", Run: h.startCluster},
+		{Name: "clients", Run: func(context.Context, *lifecycle.Stack) error { return h.connect() }},
+		{Name: "crds", Run: h.installCRDs},
+		{Name: "namespaces", Run: h.sweepNamespaces},
+		{Name: "sender", Run: h.setupSender},
+	}
+	if h.Settings.ContractMode() {
+		return append(st, lifecycle.Stage{Name: "deployed gateway", Run: h.checkDeployedGateway})
+	}
+	return append(st,
+		lifecycle.Stage{Name: "gateway identity", Run: h.setupIdentity},
+		lifecycle.Stage{Name: "fallback namespace", Run: h.ensureFallbackNamespace},
+		lifecycle.Stage{Name: "gateway build", Run: h.buildGateway},
+		lifecycle.Stage{Name: "gateway", Run: h.startSharedGateway},
+	)
+}
+
+func (h *Harness) startCluster(ctx context.Context, undo *lifecycle.Stack) error {
+	provider, err := cluster.FromEnv(h.Settings.Getenv(os.Getenv))
+	if err != nil {
+		return err
 	}
 	begin := time.Now()
-	if h.Cluster, err = provider.Start(ctx); err != nil {
-		return nil, err
+	c, err := provider.Start(ctx)
+	if err != nil {
+		return err
 	}
+	h.Cluster = c
+	undo.Push("the "+c.Name()+" cluster", c.Stop)
 	h.Timings.ClusterStart = time.Since(begin)
 	if sd, ok := h.Cluster.(interface{ StartupDuration() time.Duration }); ok {
 		h.Timings.ControlPlaneStart = sd.StartupDuration()
 	}
-	fmt.Fprintf(log, "harness: %s cluster up in %s\n", h.Cluster.Name(), h.Timings.ClusterStart.Round(time.Millisecond))
+	// One place sets the suite's client rate limits, for every provider: high enough that the
+	// suite is never throttled by its own client (API Priority and Fairness protects the server).
 	h.admin = h.Cluster.RESTConfig()
-	if err := h.connect(); err != nil {
-		return nil, err
-	}
-	if err := h.installCRDs(); err != nil {
-		return nil, err
-	}
-	h.Namespaces = namespace.New(namespace.NewRunID())
-	if swept, err := namespace.Sweep(ctx, h.Kube, LeftoverAge, "", h.cleanupOptions()...); err != nil {
-		fmt.Fprintf(log, "harness: removing leftover namespaces: %v\n", err)
-	} else if len(swept) > 0 {
-		fmt.Fprintf(log, "harness: removed %d leftover namespaces of earlier runs\n", len(swept))
-	}
-	if s.ContractMode() {
-		h.GatewayURL = s.GatewayURL
-		ns, name, _ := strings.Cut(s.GatewayServiceAccount, "/")
-		h.Identity = &gatewayproc.Identity{Namespace: ns, ServiceAccount: name} // no token: not ours to hold
-		return h, h.checkDeployedGateway(ctx)
-	}
-	if h.workDir, err = os.MkdirTemp("", "gateway-e2e-"); err != nil {
-		return nil, fmt.Errorf("creating the run's work directory: %w", err)
-	}
-	begin = time.Now()
-	if h.binary, err = gatewayproc.Build(ctx, h.workDir); err != nil {
-		return nil, err
-	}
-	h.Timings.GatewayBuild = time.Since(begin)
-	if h.Identity, err = gatewayproc.SetupIdentity(ctx, h.admin); err != nil {
-		return nil, err
-	}
-	if err := h.ensureFallbackNamespace(ctx); err != nil {
-		return nil, err
-	}
-	begin = time.Now()
-	if h.Gateway, err = h.StartGateway(ctx, "shared"); err != nil {
-		return nil, err
-	}
-	h.Timings.GatewayStart = time.Since(begin)
-	h.GatewayURL = h.Gateway.Process.URL()
-	fmt.Fprintf(log, "harness: gateway %s (pid %d) ready in %s, API through fault proxy %s\n",
-		h.GatewayURL, h.Gateway.Process.Pid(), h.Timings.GatewayStart.Round(time.Millisecond), h.Gateway.Proxy.URL())
-	return h, nil
+	h.admin.QPS, h.admin.Burst = float32(h.Settings.ClientQPS), h.Settings.ClientBurst
+	fmt.Fprintf(h.log, "harness: %s cluster up in %s; suite client limits %g requests/s, burst %d\n",
+		h.Cluster.Name(), h.Timings.ClusterStart.Round(time.Millisecond), h.Settings.ClientQPS, h.Settings.ClientBurst)
+	return nil
 }
 
 func (h *Harness) connect() error {
@@ -141,36 +152,127 @@ func (h *Harness) connect() error {
 	if err := v1alpha1.AddToScheme(scheme); err != nil {
 		return fmt.Errorf("scheme: %w", err)
 	}
+	if err := apiextensionsv1.AddToScheme(scheme); err != nil {
+		return fmt.Errorf("scheme: %w", err)
+	}
 	if h.Client, err = ctrlclient.New(h.admin, ctrlclient.Options{Scheme: scheme}); err != nil {
 		return fmt.Errorf("controller-runtime client: %w", err)
 	}
 	return nil
 }
 
-// installCRDs applies gateway/config/crd and waits until the API serves it, on any provider.
-func (h *Harness) installCRDs() error {
+// installCRDs applies gateway/config/crd and waits until the API serves it, on any provider. A
+// CRD this run created is removed at teardown; one the cluster already had stays.
+func (h *Harness) installCRDs(ctx context.Context, undo *lifecycle.Stack) error {
 	dir, err := repo.Path("gateway", "config", "crd")
 	if err != nil {
 		return err
 	}
-	if _, err := envtest.InstallCRDs(h.admin, envtest.CRDInstallOptions{
+	crdName := v1alpha1.ResourcePlural + "." + v1alpha1.GroupVersion.Group
+	existing := &apiextensionsv1.CustomResourceDefinition{}
+	err = h.Client.Get(ctx, ctrlclient.ObjectKey{Name: crdName}, existing)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("looking for the CRD %s: %w", crdName, err)
+	}
+	had := err == nil
+	crds, err := envtest.InstallCRDs(h.admin, envtest.CRDInstallOptions{
 		Paths:              []string{dir},
 		ErrorIfPathMissing: true,
-		MaxTime:            poll.Timeouts.Eventually,
-	}); err != nil {
+		MaxTime:            h.Settings.Timeouts.Eventually,
+	})
+	if !had && len(crds) > 0 {
+		undo.Push("the CRDs of "+dir, func(ctx context.Context) error {
+			return envtest.UninstallCRDs(h.admin, envtest.CRDInstallOptions{CRDs: crds})
+		})
+	}
+	if err != nil {
 		return fmt.Errorf("installing the CRDs from %s: %w", dir, err)
 	}
 	return nil
 }
 
-func (h *Harness) checkDeployedGateway(ctx context.Context) error {
-	return poll.Until(ctx, poll.Timeouts.Readiness, "the deployed gateway at "+h.GatewayURL+" to answer /readyz 200", func(ctx context.Context) (bool, string, error) {
+func (h *Harness) sweepNamespaces(ctx context.Context, undo *lifecycle.Stack) error {
+	h.Namespaces = namespace.New(namespace.NewRunID())
+	if h.controllers() {
+		// Scenarios only ask for their namespaces' deletion; the run ends when the cluster's
+		// namespace controller has really removed them, or fails naming the ones it left.
+		undo.Push("the run's namespaces", func(ctx context.Context) error {
+			return namespace.WaitGone(ctx, h.Kube, h.Namespaces.RunID(), h.Settings.Timeouts.NamespaceGone)
+		})
+	}
+	if swept, err := namespace.Sweep(ctx, h.Kube, LeftoverAge, "", h.cleanupOptions()...); err != nil {
+		fmt.Fprintf(h.log, "harness: removing leftover namespaces: %v\n", err)
+	} else if len(swept) > 0 {
+		fmt.Fprintf(h.log, "harness: removed %d leftover namespaces of earlier runs\n", len(swept))
+	}
+	return nil
+}
+
+// gatewayNamespace is where the gateway's ServiceAccount lives, and the default sender with it.
+func (h *Harness) gatewayNamespace() string {
+	ns, _, _ := strings.Cut(h.Settings.GatewayServiceAccount, "/")
+	return ns
+}
+
+func (h *Harness) setupSender(ctx context.Context, undo *lifecycle.Stack) error {
+	var err error
+	h.Sender, err = gatewayproc.SetupSender(ctx, h.admin, h.gatewayNamespace(), SenderServiceAccount, undo)
+	return err
+}
+
+func (h *Harness) setupIdentity(ctx context.Context, undo *lifecycle.Stack) error {
+	var err error
+	h.Identity, err = gatewayproc.SetupIdentity(ctx, h.admin, undo)
+	return err
+}
+
+func (h *Harness) checkDeployedGateway(ctx context.Context, _ *lifecycle.Stack) error {
+	h.GatewayURL = h.Settings.GatewayURL
+	ns, name, _ := strings.Cut(h.Settings.GatewayServiceAccount, "/")
+	h.Identity = &gatewayproc.Identity{Namespace: ns, ServiceAccount: name} // no token: not ours to hold
+	return h.Settings.Timeouts.Until(ctx, h.Settings.Timeouts.Readiness, "the deployed gateway at "+h.GatewayURL+" to answer /readyz 200", func(ctx context.Context) (bool, string, error) {
 		code, err := gatewayproc.Probe(ctx, h.GatewayURL, "/readyz")
 		if err != nil {
 			return false, err.Error(), nil
 		}
 		return code == http.StatusOK, fmt.Sprintf("HTTP %d", code), nil
 	})
+}
+
+// ensureFallbackNamespace creates the namespace the launched gateways fall back to, as a
+// deployment would. It is not a suite namespace: it carries no suite labels, so no sweep removes it.
+func (h *Harness) ensureFallbackNamespace(ctx context.Context, undo *lifecycle.Stack) error {
+	return gatewayproc.EnsureNamespace(ctx, h.Kube, h.Settings.FallbackNamespace, undo)
+}
+
+func (h *Harness) buildGateway(ctx context.Context, undo *lifecycle.Stack) error {
+	dir, err := os.MkdirTemp("", "gateway-e2e-")
+	if err != nil {
+		return fmt.Errorf("creating the run's work directory: %w", err)
+	}
+	h.workDir = dir
+	undo.Push("the work directory "+dir, func(context.Context) error { return os.RemoveAll(dir) })
+	begin := time.Now()
+	if h.binary, err = gatewayproc.Build(ctx, h.workDir, h.Settings.GatewayBuildTags); err != nil {
+		return err
+	}
+	h.Timings.GatewayBuild = time.Since(begin)
+	return nil
+}
+
+func (h *Harness) startSharedGateway(ctx context.Context, undo *lifecycle.Stack) error {
+	begin := time.Now()
+	g, err := h.StartGateway(ctx, "shared")
+	if err != nil {
+		return err
+	}
+	h.Gateway = g
+	undo.Push("the shared gateway", func(context.Context) error { return g.Stop() })
+	h.Timings.GatewayStart = time.Since(begin)
+	h.GatewayURL = g.Process.URL()
+	fmt.Fprintf(h.log, "harness: gateway %s (pid %d) ready in %s, API through fault proxy %s\n",
+		h.GatewayURL, g.Process.Pid(), h.Timings.GatewayStart.Round(time.Millisecond), g.Proxy.URL())
+	return nil
 }
 
 // AsToken is a client configuration that reaches the API server directly with a bearer token
@@ -181,21 +283,28 @@ func (h *Harness) AsToken(token string) *rest.Config {
 		APIPath:         h.admin.APIPath,
 		TLSClientConfig: rest.TLSClientConfig{CAData: h.admin.CAData, CAFile: h.admin.CAFile, ServerName: h.admin.ServerName, Insecure: h.admin.Insecure},
 		BearerToken:     token,
+		QPS:             h.admin.QPS,
+		Burst:           h.admin.Burst,
 	}
 }
 
-// ensureFallbackNamespace creates the namespace the launched gateways fall back to, as a
-// deployment would. It is not a suite namespace: it carries no suite labels, so no sweep removes it.
-func (h *Harness) ensureFallbackNamespace(ctx context.Context) error {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: h.Settings.FallbackNamespace}}
-	if _, err := h.Kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("creating the fallback namespace %s: %w", ns.Name, err)
+// controllers reports whether the cluster runs a namespace controller: every provider does
+// (kube-controller-manager runs in the local one too), except the local one given envtest
+// binaries without kube-controller-manager through KUBEBUILDER_ASSETS.
+func (h *Harness) controllers() bool {
+	if c, ok := h.Cluster.(interface{ Controllers() bool }); ok {
+		return c.Controllers()
 	}
-	return nil
+	return true
 }
 
-// cleanupOptions let namespace deletion finish on control planes without a namespace controller.
+// cleanupOptions let namespace deletion finish: on a cluster with a namespace controller the
+// deletion is left to it (and the run's end waits for it, bounded); without one (an API server
+// alone) the harness empties and finalizes the namespace itself.
 func (h *Harness) cleanupOptions() []namespace.Option {
+	if h.controllers() {
+		return []namespace.Option{namespace.LeaveToController()}
+	}
 	return []namespace.Option{namespace.WithDynamic(h.Dynamic)}
 }
 
@@ -209,19 +318,11 @@ func (h *Harness) DeleteNamespace(ctx context.Context, name string) error {
 	return namespace.Delete(ctx, h.Kube, name, h.cleanupOptions()...)
 }
 
-// Teardown stops the shared gateway, its proxy and the cluster; safe on a half-built harness.
-func (h *Harness) Teardown(ctx context.Context) {
-	if h.Gateway != nil {
-		if err := h.Gateway.Stop(); err != nil {
-			fmt.Fprintf(h.log, "harness: %v\n", err)
-		}
+// Teardown undoes every stage in reverse: the shared gateway, its proxy, the identities, the CRD
+// this run installed, and the cluster. Safe on a nil harness and safe twice.
+func (h *Harness) Teardown(ctx context.Context) error {
+	if h == nil {
+		return nil
 	}
-	if h.Cluster != nil {
-		if err := h.Cluster.Stop(ctx); err != nil {
-			fmt.Fprintf(h.log, "harness: %v\n", err)
-		}
-	}
-	if h.workDir != "" {
-		os.RemoveAll(h.workDir)
-	}
+	return h.undo.Unwind(context.WithoutCancel(ctx))
 }

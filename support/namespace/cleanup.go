@@ -31,9 +31,17 @@ var RemediationRequests = v1alpha1.GroupVersion.WithResource(v1alpha1.ResourcePl
 type Option func(*cleanup)
 
 type cleanup struct {
-	dyn       dynamic.Interface
-	resources []schema.GroupVersionResource
-	grace     time.Duration
+	dyn        dynamic.Interface
+	resources  []schema.GroupVersionResource
+	grace      time.Duration
+	controller bool
+}
+
+// LeaveToController makes Delete only ask for the deletion: the cluster's namespace controller
+// empties and removes the namespace, as on any real cluster, and nothing is finalized by hand.
+// WaitGone then waits for it, with a bound.
+func LeaveToController() Option {
+	return func(c *cleanup) { c.controller = true }
 }
 
 // WithDynamic lets Delete remove custom resources (RemediationRequests when none are named) from
@@ -100,6 +108,9 @@ func Delete(ctx context.Context, cs kubernetes.Interface, name string, opts ...O
 	case err != nil:
 		return fmt.Errorf("delete namespace %q: %w", name, err)
 	}
+	if c.controller {
+		return nil
+	}
 	if c.grace > 0 {
 		gone, err := waitGone(ctx, cs, name, c.grace)
 		if err != nil || gone {
@@ -120,6 +131,28 @@ func Delete(ctx context.Context, cs kubernetes.Interface, name string, opts ...O
 		return err
 	}
 	return finalize(ctx, cs, name)
+}
+
+// WaitGone waits, for at most bound, until no namespace of the run runID is left (its namespace
+// controller has removed them all), and names the ones that stay.
+func WaitGone(ctx context.Context, cs kubernetes.Interface, runID string, bound time.Duration) error {
+	sel := metav1.ListOptions{LabelSelector: LabelRunID + "=" + runID}
+	var left []string
+	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, bound, true, func(ctx context.Context) (bool, error) {
+		list, err := cs.CoreV1().Namespaces().List(ctx, sel)
+		if err != nil {
+			return false, err
+		}
+		left = left[:0]
+		for _, ns := range list.Items {
+			left = append(left, ns.Name+" ("+string(ns.Status.Phase)+")")
+		}
+		return len(left) == 0, nil
+	})
+	if err != nil {
+		return fmt.Errorf("the namespace controller did not remove the run's namespaces within %s; left: %s: %w", bound, strings.Join(left, ", "), err)
+	}
+	return nil
 }
 
 func waitGone(ctx context.Context, cs kubernetes.Interface, name string, grace time.Duration) (bool, error) {

@@ -1,6 +1,7 @@
 // Package poll is the suite's one way to wait: a bounded poll (on e2e-framework's klient/wait)
 // whose timeout message names what it waited for and what it last saw. There are no fixed sleeps
-// in the suite; every wait goes through here, and every bound comes from Timeouts.
+// in the suite; every wait goes through Bounds, and every Bounds comes from the run's settings
+// (support/settings), so that one place says how long anything may take.
 package poll
 
 import (
@@ -12,8 +13,8 @@ import (
 	"sigs.k8s.io/e2e-framework/klient/wait"
 )
 
-// Timeouts are the suite's bounds, in one place. Scenarios never pass their own.
-var Timeouts = struct {
+// Bounds are the suite's timeouts. Scenarios never pass their own: they pick one of these.
+type Bounds struct {
 	// Eventually bounds waits for the cluster to show what the gateway has already acknowledged.
 	Eventually time.Duration
 	// Consistently is how long "nothing happens" is watched for.
@@ -28,25 +29,34 @@ var Timeouts = struct {
 	Readiness time.Duration
 	// Scenario bounds a whole scenario, so that no API call in a step can hang the run.
 	Scenario time.Duration
+	// NamespaceGone bounds the wait for the cluster's namespace controller to remove the run's
+	// namespaces at its end.
+	NamespaceGone time.Duration
 	// Interval is the polling interval.
 	Interval time.Duration
-}{
-	Eventually:   15 * time.Second,
-	Consistently: 500 * time.Millisecond,
-	Request:      30 * time.Second,
-	GatewayStart: 30 * time.Second,
-	GatewayStop:  20 * time.Second,
-	Readiness:    15 * time.Second,
-	Scenario:     3 * time.Minute,
-	Interval:     50 * time.Millisecond,
+}
+
+// Defaults are the bounds a run uses unless its settings change them.
+func Defaults() Bounds {
+	return Bounds{
+		Eventually:    15 * time.Second,
+		Consistently:  500 * time.Millisecond,
+		Request:       30 * time.Second,
+		GatewayStart:  30 * time.Second,
+		GatewayStop:   20 * time.Second,
+		Readiness:     15 * time.Second,
+		Scenario:      3 * time.Minute,
+		NamespaceGone: time.Minute,
+		Interval:      50 * time.Millisecond,
+	}
 }
 
 // Check reports whether the awaited state holds, and what it saw, for the timeout message.
 // An error stops the wait at once.
 type Check func(ctx context.Context) (ok bool, seen string, err error)
 
-// Until polls check every Timeouts.Interval until it holds, for at most timeout.
-func Until(ctx context.Context, timeout time.Duration, what string, check Check) error {
+// Until polls check every b.Interval until it holds, for at most timeout.
+func (b Bounds) Until(ctx context.Context, timeout time.Duration, what string, check Check) error {
 	seen := "nothing yet"
 	var stop error
 	err := wait.For(func(ctx context.Context) (bool, error) {
@@ -59,7 +69,7 @@ func Until(ctx context.Context, timeout time.Duration, what string, check Check)
 			return false, err
 		}
 		return ok, nil
-	}, wait.WithContext(ctx), wait.WithTimeout(timeout), wait.WithInterval(Timeouts.Interval), wait.WithImmediate())
+	}, wait.WithContext(ctx), wait.WithTimeout(timeout), wait.WithInterval(b.interval()), wait.WithImmediate())
 	switch {
 	case err == nil:
 		return nil
@@ -72,15 +82,15 @@ func Until(ctx context.Context, timeout time.Duration, what string, check Check)
 	}
 }
 
-// Eventually is Until with the Eventually bound.
-func Eventually(ctx context.Context, what string, check Check) error {
-	return Until(ctx, Timeouts.Eventually, what, check)
+// Await is Until with the Eventually bound.
+func (b Bounds) Await(ctx context.Context, what string, check Check) error {
+	return b.Until(ctx, b.Eventually, what, check)
 }
 
-// Consistently checks that check keeps holding for the Consistently window; it fails at the first
-// moment it does not, naming what it saw.
-func Consistently(ctx context.Context, what string, check Check) error {
-	deadline := time.Now().Add(Timeouts.Consistently)
+// Hold checks that check keeps holding for the Consistently window; it fails at the first moment
+// it does not, naming what it saw.
+func (b Bounds) Hold(ctx context.Context, what string, check Check) error {
+	deadline := time.Now().Add(b.Consistently)
 	for {
 		ok, seen, err := check(ctx)
 		if err != nil {
@@ -95,7 +105,32 @@ func Consistently(ctx context.Context, what string, check Check) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("checking that %s: %w", what, ctx.Err())
-		case <-time.After(Timeouts.Interval):
+		case <-time.After(b.interval()):
 		}
 	}
+}
+
+func (b Bounds) interval() time.Duration {
+	if b.Interval <= 0 {
+		return Defaults().Interval
+	}
+	return b.Interval
+}
+
+// Validate rejects bounds that cannot work: every one must be positive, and a scenario must have
+// room for at least one request.
+func (b Bounds) Validate() error {
+	for name, d := range map[string]time.Duration{
+		"eventually": b.Eventually, "consistently": b.Consistently, "request": b.Request,
+		"gateway-start": b.GatewayStart, "gateway-stop": b.GatewayStop, "readiness": b.Readiness,
+		"scenario": b.Scenario, "namespace-gone": b.NamespaceGone, "interval": b.Interval,
+	} {
+		if d <= 0 {
+			return fmt.Errorf("timeout %s=%s: must be positive", name, d)
+		}
+	}
+	if b.Scenario < b.Request {
+		return fmt.Errorf("timeout scenario=%s is shorter than one request (%s)", b.Scenario, b.Request)
+	}
+	return nil
 }

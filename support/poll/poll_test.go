@@ -26,7 +26,7 @@ func TestUntil(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var n atomic.Int32
-			err := Until(context.Background(), 300*time.Millisecond, "the thing", func(context.Context) (bool, string, error) {
+			err := Defaults().Until(context.Background(), 300*time.Millisecond, "the thing", func(context.Context) (bool, string, error) {
 				return tc.check(n.Add(1))
 			})
 			if len(tc.wantErr) == 0 {
@@ -48,11 +48,11 @@ func TestUntil(t *testing.T) {
 }
 
 func TestConsistently(t *testing.T) {
-	if err := Consistently(context.Background(), "count stays 1", func(context.Context) (bool, string, error) { return true, "", nil }); err != nil {
+	if err := Defaults().Hold(context.Background(), "count stays 1", func(context.Context) (bool, string, error) { return true, "", nil }); err != nil {
 		t.Fatalf("Consistently() = %v", err)
 	}
 	var n atomic.Int32
-	err := Consistently(context.Background(), "count stays 1", func(context.Context) (bool, string, error) {
+	err := Defaults().Hold(context.Background(), "count stays 1", func(context.Context) (bool, string, error) {
 		return n.Add(1) < 3, "count 2", nil
 	})
 	if err == nil || !strings.Contains(err.Error(), "saw count 2") {

@@ -1,3 +1,8 @@
+//go:build chromium
+
+// The browser check runs in `make test` (target report-html), where .ci/run installs Chromium;
+// `make unit` leaves it out so that the unit tests need no browser.
+
 package report
 
 import (

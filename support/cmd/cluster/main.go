@@ -60,7 +60,7 @@ func run(ctx context.Context, dir string) error {
 	if _, err := envtest.InstallCRDs(cfg, envtest.CRDInstallOptions{Paths: []string{crds}, ErrorIfPathMissing: true}); err != nil {
 		return fmt.Errorf("installing the CRD: %w", err)
 	}
-	id, err := gatewayproc.SetupIdentity(ctx, cfg)
+	id, err := gatewayproc.SetupIdentity(ctx, cfg, nil) // the cluster goes away with this process: nothing to undo
 	if err != nil {
 		return err
 	}

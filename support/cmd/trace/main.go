@@ -9,7 +9,14 @@
 // natural order, so cucumber-10.json comes after cucumber-2.json) for shells
 // and CI steps that pass them quoted. Exit status: 0 success, 1 the gate
 // failed (the reports are still written), 2 bad usage, unreadable input or
-// unwritable output.
+// unwritable output. It writes the report with support/report.Generate, the
+// same function the suite's own run calls.
+//
+//	go run ./support/cmd/trace verdict reports/traceability.json [BR-GATEWAY-018]
+//
+// reads a written report for scripts: with a requirement id it prints that
+// requirement's status (hack/must-fail.sh); without one, the run's closing
+// line "scenarios: N passed, M failed" (.ci/run).
 package main
 
 import (
@@ -30,13 +37,6 @@ const (
 	exitUsage = 2
 )
 
-// Output file names inside --out.
-const (
-	mdName   = "traceability.md"
-	htmlName = "traceability.html"
-	jsonName = "traceability.json"
-)
-
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 // options are the parsed command line.
@@ -48,6 +48,9 @@ type options struct {
 
 // run is the whole command, separated from main so tests can call it.
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "verdict" {
+		return verdict(args[1:], stdout, stderr)
+	}
 	opts, err := parseArgs(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
@@ -56,17 +59,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "trace: %v\nusage: trace --catalog FILE --out DIR [--gate=true] [--title T] CUCUMBER.json...\n", err)
 		return exitUsage
 	}
-	r, err := buildReport(opts)
+	files, err := expand(opts.patterns, filepath.Join(opts.out, report.JSONFile))
 	if err != nil {
 		fmt.Fprintf(stderr, "trace: %v\n", err)
 		return exitUsage
 	}
-	if err := writeReports(r, opts.out); err != nil {
+	r, err := report.Generate(report.Inputs{
+		Catalog: opts.catalog, Cucumber: files, Title: opts.title, GeneratedAt: opts.generatedAt,
+	}, opts.out)
+	if err != nil {
 		fmt.Fprintf(stderr, "trace: %v\n", err)
 		return exitUsage
 	}
 	gateErr := r.Gate()
-	fmt.Fprintln(stdout, summary(r, opts, gateErr))
+	fmt.Fprintln(stdout, r.SummaryLine(opts.out, opts.gate, gateErr))
 	if gateErr == nil {
 		return exitOK
 	}
@@ -103,24 +109,32 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	return o, nil
 }
 
-// buildReport loads the inputs and builds the report.
-func buildReport(o options) (*report.Report, error) {
-	cat, err := report.LoadCatalog(o.catalog)
-	if err != nil {
-		return nil, err
+// verdict reads a written traceability.json.
+func verdict(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 && len(args) != 2 {
+		fmt.Fprintln(stderr, "usage: trace verdict <traceability.json> [requirement id]")
+		return exitUsage
 	}
-	files, err := expand(o.patterns, filepath.Join(o.out, jsonName))
+	f, err := os.Open(args[0])
 	if err != nil {
-		return nil, err
+		fmt.Fprintf(stderr, "trace verdict: %v\n", err)
+		return exitUsage
 	}
-	runs, err := report.LoadCucumber(files...)
+	defer f.Close()
+	rep, err := report.ReadJSON(f)
 	if err != nil {
-		return nil, err
+		fmt.Fprintf(stderr, "trace verdict: %s: %v\n", args[0], err)
+		return exitUsage
 	}
-	r, err := report.Build(cat, runs...)
-	if err != nil {
-		return nil, err
+	if len(args) == 1 {
+		fmt.Fprintln(stdout, rep.Verdict())
+		return exitOK
 	}
-	r.Title, r.GeneratedAt = o.title, o.generatedAt
-	return r, nil
+	status, ok := rep.RequirementStatus(args[1])
+	if !ok {
+		fmt.Fprintf(stderr, "trace verdict: %s is not in %s\n", args[1], args[0])
+		return exitGate
+	}
+	fmt.Fprintln(stdout, status)
+	return exitOK
 }

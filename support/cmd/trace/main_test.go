@@ -89,10 +89,10 @@ func TestRun(t *testing.T) {
 				return
 			}
 			assert.Equal(t, 1, strings.Count(strings.TrimSpace(stdout.String()), "\n")+1, "one paragraph")
-			for _, name := range []string{mdName, htmlName} {
+			for _, name := range []string{report.MarkdownFile, report.HTMLFile} {
 				assert.FileExists(t, filepath.Join(out, name))
 			}
-			f, err := os.Open(filepath.Join(out, jsonName))
+			f, err := os.Open(filepath.Join(out, report.JSONFile))
 			require.NoError(t, err)
 			defer f.Close()
 			r, err := report.ReadJSON(f)
@@ -107,10 +107,10 @@ func TestRun(t *testing.T) {
 
 func TestExpandSkipsOwnOutput(t *testing.T) {
 	dir := t.TempDir()
-	for _, n := range []string{"cucumber-10.json", "cucumber-2.json", jsonName} {
+	for _, n := range []string{"cucumber-10.json", "cucumber-2.json", report.JSONFile} {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, n), []byte("[]"), 0o644))
 	}
-	files, err := expand([]string{filepath.Join(dir, "*.json")}, filepath.Join(dir, jsonName))
+	files, err := expand([]string{filepath.Join(dir, "*.json")}, filepath.Join(dir, report.JSONFile))
 	require.NoError(t, err)
 	assert.Equal(t, []string{filepath.Join(dir, "cucumber-2.json"), filepath.Join(dir, "cucumber-10.json")}, files)
 }

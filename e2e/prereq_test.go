@@ -1,0 +1,98 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// childEnv marks the copy of this test binary that TestPrerequisiteErrorsEndToEnd starts, so that
+// the copy runs only the suite and not this test again.
+const childEnv = "E2E_PREREQ_CHILD"
+
+// TestPrerequisiteErrorsEndToEnd runs the real entry point (this test binary's TestFeatures) with
+// each bad E2E_CLUSTER case and checks what the user sees: a failure, the one line the README
+// promises, no panic, and no process left behind.
+func TestPrerequisiteErrorsEndToEnd(t *testing.T) {
+	if os.Getenv(childEnv) != "" {
+		t.Skip("this is the child run of TestPrerequisiteErrorsEndToEnd")
+	}
+	empty := t.TempDir() // a PATH without kind, and a HOME without a kubeconfig
+	tests := []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"typo", []string{"E2E_CLUSTER=bogus"}, `cluster: unknown E2E_CLUSTER "bogus": valid values are`},
+		{"existing without a kubeconfig", []string{"E2E_CLUSTER=existing", "KUBECONFIG=" + filepath.Join(empty, "missing"), "HOME=" + empty},
+			"existing cluster: no kubeconfig at " + filepath.Join(empty, "missing") + ": fix KUBECONFIG or set E2E_CLUSTER=local"},
+		{"kind without kind", []string{"E2E_CLUSTER=kind", "PATH=" + empty + ":" + filepath.Dir(goBinary(t))}, "kind cluster: "},
+		{"k3s without Docker", []string{"E2E_CLUSTER=k3s", "DOCKER_HOST=unix://" + filepath.Join(empty, "no.sock")}, "k3s cluster: no Docker engine at"},
+		{"container without Docker", []string{"E2E_CLUSTER=container", "DOCKER_HOST=unix://" + filepath.Join(empty, "no.sock")}, "container cluster: no Docker engine at"},
+		{"bad setting", []string{"E2E_CONCURRENCY=eight"}, `E2E_CONCURRENCY="eight"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestFeatures$", "-test.count=1", "-e2e.report-dir="+t.TempDir())
+			cmd.Env = append(os.Environ(), append([]string{childEnv + "=1"}, tc.env...)...)
+			out, err := cmd.CombinedOutput()
+			text := string(out)
+			if err == nil {
+				t.Fatalf("the suite passed with %v:\n%s", tc.env, text)
+			}
+			if strings.Contains(text, "panic:") || strings.Contains(text, "goroutine ") {
+				t.Fatalf("the suite panicked with %v:\n%s", tc.env, text)
+			}
+			var line string
+			for _, l := range strings.Split(text, "\n") {
+				if strings.Contains(l, tc.want) {
+					line = l
+				}
+			}
+			if line == "" {
+				t.Fatalf("no line says %q; the output was:\n%s", tc.want, text)
+			}
+			t.Logf("the user sees: %s", strings.TrimSpace(line))
+			if left := leftovers(t); left != "" {
+				t.Fatalf("processes left behind: %s", left)
+			}
+		})
+	}
+}
+
+// goBinary is the go command, which the kind case keeps on PATH so that only kind is missing.
+func goBinary(t *testing.T) string {
+	p, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command on PATH")
+	}
+	return p
+}
+
+// leftovers lists this process's children that are still running (the child runs have exited).
+func leftovers(t *testing.T) string {
+	t.Helper()
+	entries, _ := os.ReadDir("/proc")
+	self := " " + strconv.Itoa(os.Getpid()) + " "
+	var out []string
+	for _, e := range entries {
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		s := string(stat)
+		rest := s[strings.LastIndexByte(s, ')')+1:]
+		// state, then ppid
+		if f := strings.Fields(rest); len(f) > 1 && " "+f[1]+" " == self && f[0] != "Z" {
+			out = append(out, e.Name())
+		}
+	}
+	return strings.Join(out, ",")
+}

@@ -1,0 +1,245 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	gherkin "github.com/cucumber/gherkin/go/v42"
+	messages "github.com/cucumber/messages/go/v34"
+)
+
+// Names of the traceability files inside a report directory.
+const (
+	MarkdownFile = "traceability.md"
+	HTMLFile     = "traceability.html"
+	JSONFile     = "traceability.json"
+)
+
+// Inputs are what a traceability report is made from, in any pipeline: the suite's own run
+// (e2e) and `go run ./support/cmd/trace` over shards or reruns call the same Generate.
+type Inputs struct {
+	// Catalog is the requirement catalog's path.
+	Catalog string
+	// Cucumber are godog's cucumber JSON files, one run each, in order.
+	Cucumber []string
+	// Title and GeneratedAt are shown in the report; empty means the defaults.
+	Title, GeneratedAt string
+	// Names turns a path into the name the report shows (relative to the project, usually);
+	// nil keeps paths as given.
+	Names func(path string) string
+}
+
+// Generate builds the report from its inputs and writes traceability.{md,html,json} into dir,
+// rendering all three before writing any, so that a rendering error cannot leave a mix of old
+// and new files behind.
+func Generate(in Inputs, dir string) (*Report, error) {
+	name := in.Names
+	if name == nil {
+		name = func(p string) string { return p }
+	}
+	data, err := os.ReadFile(in.Catalog)
+	if err != nil {
+		return nil, fmt.Errorf("reading the requirement catalog: %w", err)
+	}
+	cat, err := ParseCatalog(name(in.Catalog), data)
+	if err != nil {
+		return nil, err
+	}
+	var runs []Run
+	for _, path := range in.Cucumber {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("reading godog's results: %w", err)
+		}
+		run, err := ParseCucumber(name(path), data)
+		if err != nil {
+			return nil, err
+		}
+		runs = append(runs, run)
+	}
+	r, err := Build(cat, runs...)
+	if err != nil {
+		return nil, err
+	}
+	if in.Title != "" {
+		r.Title = in.Title
+	}
+	r.GeneratedAt = in.GeneratedAt
+	if err := r.WriteFiles(dir); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// WriteFiles renders the three traceability files, then writes them into dir.
+func (r *Report) WriteFiles(dir string) error {
+	outputs := []struct {
+		name  string
+		write func(*bytes.Buffer) error
+	}{
+		{MarkdownFile, func(b *bytes.Buffer) error { return r.WriteMarkdown(b) }},
+		{HTMLFile, func(b *bytes.Buffer) error { return r.WriteHTML(b) }},
+		{JSONFile, func(b *bytes.Buffer) error { return r.WriteJSON(b) }},
+	}
+	bufs := make([]bytes.Buffer, len(outputs))
+	for i, o := range outputs {
+		if err := o.write(&bufs[i]); err != nil {
+			return fmt.Errorf("rendering %s: %w", o.name, err)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("creating the report directory: %w", err)
+	}
+	for i, o := range outputs {
+		if err := os.WriteFile(filepath.Join(dir, o.name), bufs[i].Bytes(), 0o644); err != nil {
+			return fmt.Errorf("writing %s: %w", o.name, err)
+		}
+	}
+	return nil
+}
+
+// MergeCucumber folds the features of every source file into dst (which may be one of them) and
+// removes the other sources, so that several godog passes of one run (the main pass and the
+// quarantine pass) are one run in the report.
+func MergeCucumber(dst string, sources ...string) error {
+	var all []json.RawMessage
+	for _, path := range sources {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("reading godog's results: %w", err)
+		}
+		var features []json.RawMessage
+		if len(bytes.TrimSpace(data)) > 0 {
+			if err := json.Unmarshal(data, &features); err != nil {
+				return fmt.Errorf("%s is not cucumber JSON: %w", path, err)
+			}
+		}
+		all = append(all, features...)
+	}
+	merged, err := json.MarshalIndent(all, "", "    ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(dst, merged, 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", dst, err)
+	}
+	for _, path := range sources {
+		if path != dst {
+			if err := os.Remove(path); err != nil {
+				return fmt.Errorf("removing %s after merging it: %w", path, err)
+			}
+		}
+	}
+	return nil
+}
+
+// QuarantineTags lists the quarantine tags that the features in dir put on scenarios (and
+// features and rules): @quarantine, and the ticketed @quarantine(ISSUE-12) forms, which godog's
+// tag filters can only match by their full name. The features are parsed with the Gherkin
+// parser, so a tag-like word inside a description or a step does not count.
+func QuarantineTags(dir string) ([]string, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.feature"))
+	if err != nil || len(files) == 0 {
+		return nil, fmt.Errorf("no feature files in %s: %v", dir, err)
+	}
+	seen := map[string]bool{quarantineTag: true}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", f, err)
+		}
+		doc, err := gherkin.ParseGherkinDocument(bytes.NewReader(data), (&messages.Incrementing{}).NewId)
+		if err != nil {
+			return nil, fmt.Errorf("parsing %s: %w", f, err)
+		}
+		if doc.Feature == nil {
+			continue
+		}
+		for _, t := range featureTags(doc.Feature) {
+			if readTags([]string{t}).quarantined {
+				seen[t] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for q := range seen {
+		out = append(out, q)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// featureTags are every tag in a feature: its own, its rules', its scenarios' and examples'.
+func featureTags(f *messages.Feature) []string {
+	var out []string
+	add := func(tags []*messages.Tag) {
+		for _, t := range tags {
+			out = append(out, t.Name)
+		}
+	}
+	add(f.Tags)
+	var scenario func(s *messages.Scenario)
+	scenario = func(s *messages.Scenario) {
+		add(s.Tags)
+		for _, e := range s.Examples {
+			add(e.Tags)
+		}
+	}
+	for _, c := range f.Children {
+		if c.Scenario != nil {
+			scenario(c.Scenario)
+		}
+		if c.Rule != nil {
+			add(c.Rule.Tags)
+			for _, rc := range c.Rule.Children {
+				if rc.Scenario != nil {
+					scenario(rc.Scenario)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// SummaryLine is the one paragraph printed for a CI log.
+func (r *Report) SummaryLine(dir string, gate bool, gateErr error) string {
+	s := r.Summary
+	req, sc := s.Requirements, s.Scenarios
+	var b strings.Builder
+	fmt.Fprintf(&b, "Traceability: %d of %d requirements proven (%.1f%%), %d failing, %d quarantined, %d not covered; coverage %.1f%%. ",
+		req.Proven, req.Total, s.ProvenPercent, req.Failing, req.Quarantined, req.NotCovered, s.CoveredPercent)
+	fmt.Fprintf(&b, "Scenarios: %d (%d passed, %d failed, %d other), %d flaky, %d quarantined, over %d run(s) taking %s. ",
+		sc.Total, sc.Passed, sc.Failed, sc.Other, sc.Flaky, sc.Quarantined, s.Runs, s.Duration.Round(10*time.Millisecond))
+	switch {
+	case gateErr == nil:
+		b.WriteString("Gate: passed. ")
+	case gate:
+		fmt.Fprintf(&b, "Gate: FAILED with %d problem(s), listed on stderr. ", len(r.Problems))
+	default:
+		fmt.Fprintf(&b, "Gate: off; %d problem(s) listed below. ", len(r.Problems))
+	}
+	fmt.Fprintf(&b, "Reports: %s, %s, %s.", filepath.Join(dir, HTMLFile), filepath.Join(dir, MarkdownFile), filepath.Join(dir, JSONFile))
+	return b.String()
+}
+
+// Verdict is the closing line of a run for scripts: "scenarios: N passed, M failed".
+func (r *Report) Verdict() string {
+	sc := r.Summary.Scenarios
+	return fmt.Sprintf("scenarios: %d passed, %d failed", sc.Passed, sc.Failed+sc.Other)
+}
+
+// RequirementStatus is one requirement's status, or false when the catalog has no such id.
+func (r *Report) RequirementStatus(id string) (ReqStatus, bool) {
+	for _, q := range r.Requirements {
+		if q.ID == id {
+			return q.Status, true
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,327 @@
+// Package settings is the suite's one settings surface: every E2E_* value and every bound of a
+// run, each with an environment variable and a flag, loaded and validated once. A flag given on
+// the command line wins over its environment variable, which wins over the default; a bad value
+// is an error that names the variable, never silently ignored. The model is e2e-framework's
+// envconf + flags: one config from one flag set.
+//
+// godog's own options (godog.BindFlags: -godog.tags, -godog.concurrency, -godog.random,
+// -godog.format, -godog.stop-on-failure, ...) are part of the same flag set: E2E_TAGS,
+// E2E_CONCURRENCY and E2E_SEED are the environment variables of godog's flags rather than flags of
+// their own, so that there is one name for each thing.
+package settings
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cucumber/godog"
+
+	"github.com/kubernaut/gateway-contract/support/poll"
+)
+
+// Settings is everything a run can be told.
+type Settings struct {
+	// Cluster (E2E_CLUSTER) names the cluster provider: local, existing, k3s, kind, container.
+	Cluster string
+	// KubeContext (E2E_KUBE_CONTEXT) is the kubeconfig context of the existing provider.
+	KubeContext string
+	// K3sImage and KindImage (E2E_K3S_IMAGE, E2E_KIND_IMAGE) are the images of those providers.
+	K3sImage, KindImage string
+	// ClientQPS and ClientBurst (E2E_CLIENT_QPS, E2E_CLIENT_BURST) are the suite's client-go rate
+	// limits on every provider: high, so that the suite is never throttled by its own client; API
+	// Priority and Fairness protects the server.
+	ClientQPS   float64
+	ClientBurst int
+
+	// GatewayURL (E2E_GATEWAY_URL) points the suite at a deployed gateway instead of launching one:
+	// contract mode.
+	GatewayURL string
+	// FallbackNamespace (E2E_FALLBACK_NAMESPACE) must match the gateway's --fallback-namespace.
+	FallbackNamespace string
+	// GatewayServiceAccount (E2E_GATEWAY_SERVICE_ACCOUNT, namespace/name) is the deployed gateway's
+	// identity in contract mode, for the permission scenarios; the default is the manifest's.
+	GatewayServiceAccount string
+	// GatewayArgs (E2E_GATEWAY_ARGS, space separated) are added to the launched gateways' flags,
+	// after the suite's own, so they win. `make e2e-must-fail` uses it to turn retries off.
+	GatewayArgs []string
+	// GatewayBuildTags (E2E_GATEWAY_BUILD_TAGS) builds the launched gateway with Go build tags:
+	// the test-only mutants of `make e2e-must-fail` (never a runtime flag of the gateway).
+	GatewayBuildTags string
+
+	// KeepFailed (E2E_KEEP_FAILED=1) keeps a failed scenario's namespace for inspection.
+	KeepFailed bool
+	// ReportDir (E2E_REPORT_DIR) is where reports go; relative to the project root.
+	ReportDir string
+	// TraceGate (E2E_TRACE_GATE=off turns it off) fails the run on traceability errors.
+	TraceGate bool
+
+	// Godog holds godog's options (E2E_TAGS, E2E_CONCURRENCY and E2E_SEED among them).
+	Godog godog.Options
+	// Paths (-godog.paths, comma separated, or arguments after -args) select feature files or
+	// file:LINE scenarios; empty means features/.
+	Paths []string
+
+	// Timeouts are every bound of the suite (E2E_TIMEOUT_*).
+	Timeouts poll.Bounds
+}
+
+// ContractMode reports whether the suite drives a deployed gateway it did not launch.
+func (s Settings) ContractMode() bool { return s.GatewayURL != "" }
+
+// Seed is the random order's seed (E2E_SEED, -godog.random); zero until the run picks one.
+func (s Settings) Seed() int64 { return s.Godog.Randomize }
+
+// Getenv answers the providers' questions about E2E_* values from the settings, and anything
+// else (KUBECONFIG, DOCKER_HOST, HOME) from the environment given, so that a flag reaches the
+// providers exactly as its variable would.
+func (s Settings) Getenv(environ func(string) string) func(string) string {
+	values := map[string]string{
+		"E2E_CLUSTER":      s.Cluster,
+		"E2E_KUBE_CONTEXT": s.KubeContext,
+		"E2E_K3S_IMAGE":    s.K3sImage,
+		"E2E_KIND_IMAGE":   s.KindImage,
+	}
+	return func(key string) string {
+		if v, ok := values[key]; ok {
+			return v
+		}
+		return environ(key)
+	}
+}
+
+// entry is one setting: its variable, its flag, and whether the flag is godog's.
+type entry struct {
+	env, flag string
+	godog     bool
+}
+
+// Loader binds the settings to a flag set and loads them once the flags are parsed.
+type Loader struct {
+	fs      *flag.FlagSet
+	s       *Settings
+	entries []entry
+}
+
+// Bind registers every setting, and godog's options, on fs with their defaults. Call Load after
+// fs is parsed (for `go test`, inside the test).
+func Bind(fs *flag.FlagSet) *Loader {
+	s := &Settings{
+		Timeouts: poll.Defaults(),
+		Godog: godog.Options{
+			Format:      "progress",
+			Concurrency: 8,
+			Strict:      true,
+			NoColors:    true,
+		},
+	}
+	l := &Loader{fs: fs, s: s}
+	l.str(&s.Cluster, "E2E_CLUSTER", "cluster", "local", "cluster provider: local, existing, k3s, kind, container")
+	l.str(&s.KubeContext, "E2E_KUBE_CONTEXT", "kube-context", "", "kubeconfig context of the existing provider (default: the current one)")
+	l.str(&s.K3sImage, "E2E_K3S_IMAGE", "k3s-image", "rancher/k3s:v1.36.3-k3s1", "k3s image, already loaded into Docker")
+	l.str(&s.KindImage, "E2E_KIND_IMAGE", "kind-image", "kindest/node:v1.36.3", "kind node image, already loaded into Docker")
+	fs.Float64Var(&s.ClientQPS, "e2e.client-qps", 1000, "the suite's client-go queries per second on every provider")
+	l.add("E2E_CLIENT_QPS", "e2e.client-qps", false)
+	fs.IntVar(&s.ClientBurst, "e2e.client-burst", 2000, "the suite's client-go burst on every provider")
+	l.add("E2E_CLIENT_BURST", "e2e.client-burst", false)
+	l.str(&s.GatewayURL, "E2E_GATEWAY_URL", "gateway-url", "", "contract mode: the URL of a deployed gateway the suite did not launch")
+	l.str(&s.FallbackNamespace, "E2E_FALLBACK_NAMESPACE", "fallback-namespace", "kubernaut-system", "the gateway's --fallback-namespace")
+	l.str(&s.GatewayServiceAccount, "E2E_GATEWAY_SERVICE_ACCOUNT", "gateway-service-account", "kubernaut-system/kubernaut-gateway", "contract mode: the deployed gateway's ServiceAccount, namespace/name")
+	fs.Var(fieldsValue{&s.GatewayArgs}, "e2e.gateway-args", "extra flags for launched gateways, space separated, after the suite's own")
+	l.add("E2E_GATEWAY_ARGS", "e2e.gateway-args", false)
+	l.str(&s.GatewayBuildTags, "E2E_GATEWAY_BUILD_TAGS", "gateway-build-tags", "", "Go build tags of the launched gateway (test-only mutants)")
+	fs.Var(onOff{&s.KeepFailed}, "e2e.keep-failed", "keep a failed scenario's namespace (1/0)")
+	l.add("E2E_KEEP_FAILED", "e2e.keep-failed", false)
+	l.str(&s.ReportDir, "E2E_REPORT_DIR", "report-dir", "reports", "where reports go, relative to the project root")
+	s.TraceGate = true
+	fs.Var(onOff{&s.TraceGate}, "e2e.trace-gate", "fail the run on traceability errors (on/off)")
+	l.add("E2E_TRACE_GATE", "e2e.trace-gate", false)
+	for _, t := range []struct {
+		d     *time.Duration
+		name  string
+		usage string
+	}{
+		{&s.Timeouts.Eventually, "eventually", "waits for the cluster to show what the gateway acknowledged"},
+		{&s.Timeouts.Consistently, "consistently", "how long 'nothing happens' is watched for"},
+		{&s.Timeouts.Request, "request", "one HTTP request to the gateway"},
+		{&s.Timeouts.GatewayStart, "gateway-start", "a gateway's start, up to /readyz 200"},
+		{&s.Timeouts.GatewayStop, "gateway-stop", "a graceful stop before the process is killed"},
+		{&s.Timeouts.Readiness, "readiness", "waits for /readyz to change"},
+		{&s.Timeouts.Scenario, "scenario", "a whole scenario"},
+		{&s.Timeouts.NamespaceGone, "namespace-gone", "the namespace controller's removal of the run's namespaces at its end"},
+		{&s.Timeouts.Interval, "interval", "the polling interval"},
+	} {
+		name := "e2e.timeout-" + t.name
+		fs.DurationVar(t.d, name, *t.d, "bound: "+t.usage)
+		l.add("E2E_TIMEOUT_"+strings.ToUpper(strings.ReplaceAll(t.name, "-", "_")), name, false)
+	}
+	godog.BindFlags("godog.", fs, &s.Godog)
+	l.add("E2E_TAGS", "godog.tags", true)
+	l.add("E2E_CONCURRENCY", "godog.concurrency", true)
+	l.add("E2E_SEED", "godog.random", true)
+	return l
+}
+
+func (l *Loader) str(p *string, env, name, def, usage string) {
+	l.fs.StringVar(p, "e2e."+name, def, usage)
+	l.add(env, "e2e."+name, false)
+}
+
+func (l *Loader) add(env, flagName string, godogFlag bool) {
+	l.entries = append(l.entries, entry{env: env, flag: flagName, godog: godogFlag})
+	if f := l.fs.Lookup(flagName); f != nil && !strings.Contains(f.Usage, "(env ") {
+		f.Usage += " (env " + env + ")"
+	}
+}
+
+// Variables lists every environment variable the settings read, sorted: the README's settings
+// table must name exactly these (a test keeps them in step).
+func (l *Loader) Variables() []string {
+	out := make([]string, 0, len(l.entries))
+	for _, e := range l.entries {
+		out = append(out, e.env)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Load applies the environment to every flag not given on the command line, then validates the
+// whole. args are the positional arguments (flag.Args()): feature paths, like -godog.paths.
+func (l *Loader) Load(getenv func(string) string, args []string) (Settings, error) {
+	given := map[string]bool{}
+	l.fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var errs []error
+	for _, e := range l.entries {
+		v := strings.TrimSpace(getenv(e.env))
+		if given[e.flag] || v == "" {
+			continue
+		}
+		if err := l.fs.Set(e.flag, v); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: %w", e.env, v, unwrapFlagErr(err)))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Settings{}, err
+	}
+	s := *l.s
+	for _, p := range append(append([]string{}, s.Godog.Paths...), args...) {
+		if p = strings.TrimSpace(p); p != "" {
+			s.Paths = append(s.Paths, p)
+		}
+	}
+	if err := s.validate(); err != nil {
+		return Settings{}, err
+	}
+	return s, nil
+}
+
+func unwrapFlagErr(err error) error {
+	if u := errors.Unwrap(err); u != nil {
+		return u
+	}
+	return err
+}
+
+func (s *Settings) validate() error {
+	s.GatewayURL = strings.TrimSuffix(strings.TrimSpace(s.GatewayURL), "/")
+	if s.GatewayURL != "" {
+		u, err := url.Parse(s.GatewayURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("E2E_GATEWAY_URL=%q is not an http(s) URL such as http://gateway.example:8080", s.GatewayURL)
+		}
+	}
+	if ns, name, ok := strings.Cut(s.GatewayServiceAccount, "/"); !ok || ns == "" || name == "" {
+		return fmt.Errorf("E2E_GATEWAY_SERVICE_ACCOUNT=%q: write namespace/name", s.GatewayServiceAccount)
+	}
+	if s.FallbackNamespace == "" {
+		return errors.New("E2E_FALLBACK_NAMESPACE is empty: name the gateway's --fallback-namespace")
+	}
+	for _, a := range s.GatewayArgs {
+		if !strings.HasPrefix(a, "--") {
+			return fmt.Errorf("E2E_GATEWAY_ARGS: %q is not a --flag=value", a)
+		}
+	}
+	if s.Godog.Concurrency < 1 {
+		return fmt.Errorf("E2E_CONCURRENCY=%d: run at least one scenario at a time", s.Godog.Concurrency)
+	}
+	if s.ClientQPS <= 0 || s.ClientBurst < 1 {
+		return fmt.Errorf("E2E_CLIENT_QPS=%g, E2E_CLIENT_BURST=%d: both must be positive", s.ClientQPS, s.ClientBurst)
+	}
+	if err := CheckTags(s.Godog.Tags); err != nil {
+		return err
+	}
+	if err := s.Timeouts.Validate(); err != nil {
+		return fmt.Errorf("E2E_TIMEOUT_*: %w", err)
+	}
+	return nil
+}
+
+// CheckTags rejects tag filters godog would silently misread.
+func CheckTags(filter string) error {
+	if strings.ContainsAny(filter, "()|!") || strings.Contains(filter, " and ") || strings.Contains(filter, " or ") {
+		return fmt.Errorf("E2E_TAGS=%q: godog filters use '&&' for and, ',' for or, '~' for not, and no parentheses", filter)
+	}
+	for _, alt := range strings.Split(filter, ",") {
+		for _, term := range strings.Split(alt, "&&") {
+			if term = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(term), "~")); filter != "" && !strings.HasPrefix(term, "@") {
+				return fmt.Errorf("E2E_TAGS=%q: %q is not a tag (tags start with @)", filter, term)
+			}
+		}
+	}
+	return nil
+}
+
+// Print writes the effective settings, one per line, so that every run's log says what it ran with.
+func (l *Loader) Print(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "settings:\tvariable\tflag\tvalue")
+	for _, e := range l.entries {
+		v := l.fs.Lookup(e.flag).Value.String()
+		fmt.Fprintf(tw, "\t%s\t-%s\t%s\n", e.env, e.flag, v)
+	}
+	if len(l.s.Godog.Paths) > 0 {
+		fmt.Fprintf(tw, "\t\t-godog.paths\t%s\n", strings.Join(l.s.Godog.Paths, ","))
+	}
+	tw.Flush()
+}
+
+// fieldsValue is a space-separated list.
+type fieldsValue struct{ p *[]string }
+
+func (f fieldsValue) String() string {
+	if f.p == nil {
+		return ""
+	}
+	return strings.Join(*f.p, " ")
+}
+func (f fieldsValue) Set(v string) error { *f.p = strings.Fields(v); return nil }
+
+// onOff is a boolean that also reads on/off, the words the README uses.
+type onOff struct{ p *bool }
+
+func (o onOff) String() string {
+	if o.p != nil && *o.p {
+		return "on"
+	}
+	return "off"
+}
+
+func (o onOff) Set(v string) error {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "true", "on", "yes":
+		*o.p = true
+	case "0", "false", "off", "no":
+		*o.p = false
+	default:
+		return fmt.Errorf("%q is not on or off (1/0, true/false)", v)
+	}
+	return nil
+}
+
+func (o onOff) IsBoolFlag() bool { return true }
