@@ -10,13 +10,14 @@ E2E_FLAGS ?=
 
 all: test
 
-## deps: download the Go modules of the project, its control-plane build and its tools
+## deps: download the Go modules of the project, its control-plane and Alertmanager builds and its tools
 deps:
 	$(GO) mod download
 	cd support/controlplane/build && $(GO) mod download
+	cd support/alertmanager/build && $(GO) mod download
 	cd hack/tools && $(GO) mod download
 
-## controlplane: build kube-apiserver and etcd from Go modules once (8-10 min cold, then cached)
+## controlplane: build kube-apiserver, etcd and Alertmanager from Go modules once (8-10 min cold, then cached)
 controlplane:
 	$(GO) run ./support/cmd/controlplane
 

@@ -6,19 +6,13 @@ package controlplane
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"syscall"
-	"time"
 
+	"github.com/kubernaut/gateway-contract/support/gobuild"
 	"github.com/kubernaut/gateway-contract/support/repo"
 )
 
@@ -32,10 +26,13 @@ const (
 // binaries maps the name envtest looks for to the package that builds it.
 var binaries = []struct{ name, pkg string }{
 	{"kube-apiserver", "k8s.io/kubernetes/cmd/kube-apiserver"},
+	{"kube-controller-manager", "k8s.io/kubernetes/cmd/kube-controller-manager"},
 	{"etcd", "go.etcd.io/etcd/server/v3"},
 }
 
-const completeStamp = ".complete"
+// buildCgo makes the binaries static: the container provider runs them in an image built from
+// scratch, which has no C library to link against.
+const buildCgo = "CGO_ENABLED=0"
 
 // ldflags stamps the version so that the server reports KubernetesVersion, not v0.0.0-master.
 func ldflags() string {
@@ -67,28 +64,43 @@ func CacheRoot() (string, error) {
 	return filepath.Join(base, "gateway-contract", "controlplane"), nil
 }
 
+// buildSpec is the generic build (support/gobuild) of the control plane.
+func buildSpec() (gobuild.Build, error) {
+	moduleDir, err := repo.Path("support", "controlplane", "build")
+	if err != nil {
+		return gobuild.Build{}, err
+	}
+	bins := make([]gobuild.Binary, len(binaries))
+	for i, b := range binaries {
+		bins[i] = gobuild.Binary{Name: b.name, Pkg: b.pkg}
+	}
+	return gobuild.Build{
+		Prefix:    "controlplane",
+		What:      "the control plane",
+		ModuleDir: moduleDir,
+		Binaries:  bins,
+		Ldflags:   ldflags(),
+		Env:       []string{buildCgo},
+		Stamp:     KubernetesVersion + " " + EtcdVersion,
+	}, nil
+}
+
 // BinDir names the cache directory for this exact build: versions plus a hash of the build
-// module's go.mod and go.sum, the ldflags and the Go version, so that a change to any pin
-// builds anew instead of reusing a stale binary.
+// module's go.mod and go.sum, the ldflags, the cgo setting and the Go version (gobuild.Build.Key),
+// so that a change to any pin builds anew instead of reusing a stale binary.
 func BinDir() (string, error) {
 	root, err := CacheRoot()
 	if err != nil {
 		return "", err
 	}
-	moduleDir, err := repo.Path("support", "controlplane", "build")
+	spec, err := buildSpec()
 	if err != nil {
 		return "", err
 	}
-	h := sha256.New()
-	for _, f := range []string{"go.mod", "go.sum"} {
-		data, err := os.ReadFile(filepath.Join(moduleDir, f))
-		if err != nil {
-			return "", fmt.Errorf("reading the control-plane build module: %w", err)
-		}
-		h.Write(data)
+	key, err := spec.Key()
+	if err != nil {
+		return "", err
 	}
-	io.WriteString(h, ldflags()+runtime.Version()+runtime.GOOS+runtime.GOARCH)
-	key := hex.EncodeToString(h.Sum(nil))[:12]
 	return filepath.Join(root, fmt.Sprintf("k8s-%s-etcd-%s-%s", KubernetesVersion, EtcdVersion, key)), nil
 }
 
@@ -100,93 +112,17 @@ func EnsureBinaries(ctx context.Context, log io.Writer) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if isComplete(dir) {
-		return dir, nil
-	}
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return "", fmt.Errorf("creating the control-plane cache: %w", err)
-	}
-	unlock, err := lockFile(ctx, dir+".lock", log)
+	spec, err := buildSpec()
 	if err != nil {
 		return "", err
 	}
-	defer unlock()
-	if isComplete(dir) { // built by another process while we waited
-		return dir, nil
+	spec.Notes = []string{
+		fmt.Sprintf("building kube-apiserver and kube-controller-manager %s and etcd %s from Go modules into %s", KubernetesVersion, EtcdVersion, dir),
+		"this happens once per machine and version; a cold build takes about 8-10 minutes on 2 cores",
+		"(plain `go test` stops at 10 minutes: give it -timeout 30m, or run `make controlplane` first)",
 	}
-	if err := build(ctx, dir, log); err != nil {
+	if err := spec.Ensure(ctx, dir, log); err != nil {
 		return "", err
 	}
 	return dir, nil
-}
-
-func isComplete(dir string) bool {
-	_, err := os.Stat(filepath.Join(dir, completeStamp))
-	return err == nil
-}
-
-func build(ctx context.Context, dir string, log io.Writer) error {
-	moduleDir, err := repo.Path("support", "controlplane", "build")
-	if err != nil {
-		return err
-	}
-	if _, err := exec.LookPath("go"); err != nil {
-		return errors.New("building the control plane needs the go command on PATH: install Go 1.26")
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".build-")
-	if err != nil {
-		return fmt.Errorf("creating a build directory: %w", err)
-	}
-	defer os.RemoveAll(tmp)
-	fmt.Fprintf(log, "controlplane: building kube-apiserver %s and etcd %s from Go modules into %s\n", KubernetesVersion, EtcdVersion, dir)
-	fmt.Fprintf(log, "controlplane: this happens once per machine and version; a cold build takes about 8-10 minutes on 2 cores\n")
-	fmt.Fprintf(log, "controlplane: (plain `go test` stops at 10 minutes: give it -timeout 30m, or run `make controlplane` first)\n")
-	start := time.Now()
-	for _, b := range binaries {
-		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", ldflags(), "-o", filepath.Join(tmp, b.name), b.pkg)
-		cmd.Dir = moduleDir
-		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=readonly")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("building %s (%s) in %s: %w\n%s", b.name, b.pkg, moduleDir, err, out)
-		}
-		fmt.Fprintf(log, "controlplane: built %s (%s elapsed)\n", b.name, time.Since(start).Round(time.Second))
-	}
-	if err := os.WriteFile(filepath.Join(tmp, completeStamp), []byte(KubernetesVersion+" "+EtcdVersion+"\n"), 0o644); err != nil {
-		return fmt.Errorf("stamping the build: %w", err)
-	}
-	os.RemoveAll(dir) // a partial directory from an interrupted build
-	if err := os.Rename(tmp, dir); err != nil {
-		return fmt.Errorf("moving the built control plane into place: %w", err)
-	}
-	return nil
-}
-
-// lockFile takes an exclusive flock, polling so that ctx can cancel the wait.
-func lockFile(ctx context.Context, path string, log io.Writer) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("opening the build lock %s: %w", path, err)
-	}
-	announced := false
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("locking %s: %w", path, err)
-		}
-		if !announced {
-			fmt.Fprintf(log, "controlplane: another process is building the control plane; waiting for it\n")
-			announced = true
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("waiting for the control-plane build lock %s: %w", path, ctx.Err())
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
 }

@@ -2,13 +2,18 @@ package controlplane
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/kubernaut/gateway-contract/support/gobuild"
 	"github.com/kubernaut/gateway-contract/support/repo"
 )
 
@@ -87,16 +92,16 @@ func TestBinDirIsKeyedByVersionAndHonoursOverride(t *testing.T) {
 	if filepath.Dir(dir) != cache || !strings.Contains(filepath.Base(dir), KubernetesVersion) || !strings.Contains(filepath.Base(dir), EtcdVersion) {
 		t.Fatalf("BinDir() = %s, want a directory under %s naming both versions", dir, cache)
 	}
-	if isComplete(dir) {
+	if gobuild.IsComplete(dir) {
 		t.Fatal("an empty cache reports a complete build")
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if isComplete(dir) {
+	if gobuild.IsComplete(dir) {
 		t.Fatal("a directory without the stamp (an interrupted build) reports complete")
 	}
-	if err := os.WriteFile(filepath.Join(dir, completeStamp), nil, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, gobuild.CompleteStamp), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	got, err := EnsureBinaries(context.Background(), os.Stderr)
@@ -105,25 +110,30 @@ func TestBinDirIsKeyedByVersionAndHonoursOverride(t *testing.T) {
 	}
 }
 
-func TestLockFileWaitsAndHonoursCancel(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "lock")
-	var log strings.Builder
-	unlock, err := lockFile(context.Background(), path, &log)
+// TestBinDirKeyIsTheLegacyKey pins the cache key to the formula it had before the build moved to
+// support/gobuild: sha256 of go.mod, go.sum, ldflags, the cgo setting, the Go version and platform.
+// A refactor that changed it would silently throw away every machine's cached control plane.
+func TestBinDirKeyIsTheLegacyKey(t *testing.T) {
+	t.Setenv("E2E_CONTROLPLANE_CACHE", t.TempDir())
+	moduleDir, err := repo.Path("support", "controlplane", "build")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
-	defer cancel()
-	if _, err := lockFile(ctx, path, &log); err == nil || !strings.Contains(err.Error(), "waiting for the control-plane build lock") {
-		t.Fatalf("second lockFile() = %v, want it to wait and give up with the context", err)
+	h := sha256.New()
+	for _, f := range []string{"go.mod", "go.sum"} {
+		data, err := os.ReadFile(filepath.Join(moduleDir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Write(data)
 	}
-	if !strings.Contains(log.String(), "another process is building") {
-		t.Errorf("the wait was not announced: %q", log.String())
-	}
-	unlock()
-	unlock2, err := lockFile(context.Background(), path, &log)
+	io.WriteString(h, ldflags()+buildCgo+runtime.Version()+runtime.GOOS+runtime.GOARCH)
+	want := fmt.Sprintf("k8s-%s-etcd-%s-%s", KubernetesVersion, EtcdVersion, hex.EncodeToString(h.Sum(nil))[:12])
+	dir, err := BinDir()
 	if err != nil {
-		t.Fatalf("lockFile() after unlock = %v", err)
+		t.Fatal(err)
 	}
-	unlock2()
+	if got := filepath.Base(dir); got != want {
+		t.Fatalf("BinDir() ends in %s, want %s (the key the cached builds were made under)", got, want)
+	}
 }

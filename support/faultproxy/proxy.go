@@ -214,11 +214,6 @@ func (p *Proxy) Close() error {
 // Validate, which is a programming error in a step.
 func (p *Proxy) AddRule(r Rule) *RuleHandle { return p.rules.add(r) }
 
-// RemoveNamespaceRules removes every rule scoped to the namespace and says how many there were,
-// so a scenario's cleanup cannot leave a fault behind for later scenarios. An empty namespace
-// removes nothing.
-func (p *Proxy) RemoveNamespaceRules(namespace string) int { return p.rules.removeNamespace(namespace) }
-
 // Requests returns the request log for a namespace, oldest first; an empty namespace returns all.
 func (p *Proxy) Requests(namespace string) []Record { return p.log.list(namespace) }
 

@@ -54,8 +54,11 @@ func orAny(v, dflt string) string {
 }
 
 // Rule is one fault: what to match, what to do, and for how long. Times limits it to the next N
-// matching requests (0: no limit) and For to a window starting at AddRule (0: no limit), so a
-// scenario can say "the next two creates fail" and then watch the gateway recover.
+// matching requests (0: no limit) and For to a window that opens at the first matching request
+// (0: no limit), so a scenario can say "the next two creates fail" or "creates fail for 2s" and
+// then watch the gateway recover. The window opens at the first match, not at AddRule, because
+// a window that could close before the gateway acts (a slow machine, a scheduling delay) would
+// be a fault that never fired: the seed's no-op fault in another form.
 type Rule struct {
 	// Name identifies the rule in failure messages; empty means a description of Action and Match.
 	Name   string
@@ -116,7 +119,7 @@ type RuleHandle struct {
 	set     *ruleSet
 	rule    Rule
 	name    string
-	expires time.Time // zero: no window
+	expires time.Time // zero: no window, or not opened yet
 	removed bool
 	hits    []Hit
 	changed chan struct{} // closed and replaced on every hit and on Remove
@@ -260,9 +263,6 @@ func (s *ruleSet) add(r Rule) *RuleHandle {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	h := &RuleHandle{set: s, rule: r, name: r.describe(), changed: make(chan struct{})}
-	if r.For > 0 {
-		h.expires = s.now().Add(r.For)
-	}
 	s.rules = append(s.rules, h)
 	return h
 }
@@ -282,6 +282,9 @@ func (s *ruleSet) match(method string, info RequestInfo) (*RuleHandle, int) {
 		}
 		if found == nil && h.rule.Match.matches(info) {
 			found = h
+			if h.rule.For > 0 && h.expires.IsZero() {
+				h.expires = now.Add(h.rule.For) // the window opens at the first matching request
+			}
 			h.hits = append(h.hits, Hit{
 				Time: now, Method: method, Verb: info.Verb, Resource: info.Resource,
 				Subresource: info.Subresource, Namespace: info.Namespace, Name: info.Name,
@@ -316,25 +319,4 @@ func (s *ruleSet) settle(h *RuleHandle, idx, code int, injectErr error) {
 		h.hits[idx].Err = injectErr.Error()
 		h.notifyLocked()
 	}
-}
-
-func (s *ruleSet) removeNamespace(ns string) int {
-	if ns == "" {
-		return 0 // unscoped rules belong to no scenario; remove them by handle
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	live := s.rules[:0]
-	for _, h := range s.rules {
-		if h.rule.Match.Namespace == ns {
-			h.removeLocked()
-			n++
-			continue
-		}
-		live = append(live, h)
-	}
-	clear(s.rules[len(live):])
-	s.rules = live
-	return n
 }

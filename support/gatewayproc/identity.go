@@ -76,15 +76,28 @@ func SetupIdentity(ctx context.Context, admin *rest.Config, undo *lifecycle.Stac
 // gateway/config/rbac/sender_role.yaml), with a token. Every scenario sends with it unless it
 // makes a sender of its own.
 func SetupSender(ctx context.Context, admin *rest.Config, namespace, name string, undo *lifecycle.Stack) (*Identity, error) {
-	cs, err := kubernetes.NewForConfig(admin)
-	if err != nil {
-		return nil, fmt.Errorf("client for the signal sender: %w", err)
-	}
 	var role rbacv1.ClusterRole
 	if err := ReadManifest("sender_role.yaml", &role); err != nil {
 		return nil, err
 	}
-	if err := ApplyClusterRole(ctx, cs, &role, undo); err != nil {
+	return SetupBound(ctx, admin, namespace, name, &role, undo)
+}
+
+// ScraperRole is what a metrics scraper (Prometheus) is granted: get on the gateway's /metrics.
+// It is the deployer's, not the gateway's, so the suite defines it here.
+var ScraperRole = rbacv1.ClusterRole{
+	ObjectMeta: metav1.ObjectMeta{Name: "e2e-gateway-metrics-scraper"},
+	Rules:      []rbacv1.PolicyRule{{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}}},
+}
+
+// SetupBound makes the ServiceAccount name in namespace, bound cluster-wide to role (applied
+// first), and requests a token for it. What it creates is undone through undo.
+func SetupBound(ctx context.Context, admin *rest.Config, namespace, name string, role *rbacv1.ClusterRole, undo *lifecycle.Stack) (*Identity, error) {
+	cs, err := kubernetes.NewForConfig(admin)
+	if err != nil {
+		return nil, fmt.Errorf("client for ServiceAccount %s/%s: %w", namespace, name, err)
+	}
+	if err := ApplyClusterRole(ctx, cs, role, undo); err != nil {
 		return nil, err
 	}
 	if err := EnsureNamespace(ctx, cs, namespace, undo); err != nil {

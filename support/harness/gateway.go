@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/kubernaut/gateway-contract/support/faultproxy"
 	"github.com/kubernaut/gateway-contract/support/gatewayproc"
@@ -25,6 +26,7 @@ type Gateway struct {
 	Process *gatewayproc.Process
 
 	bounds poll.Bounds
+	opts   gatewayproc.Options // how the process was started, for Restart
 	undo   lifecycle.Stack
 }
 
@@ -75,17 +77,19 @@ func (h *Harness) StartGateway(ctx context.Context, name string, extra ...string
 				return err
 			}
 			undo.Push("the kubeconfig "+kubeconfig, func(context.Context) error { return os.Remove(kubeconfig) })
-			p, err := gatewayproc.Start(ctx, gatewayproc.Options{
+			g.opts = gatewayproc.Options{
 				Binary:     h.binary,
 				Kubeconfig: kubeconfig,
 				Args:       append(append(h.suiteArgs(), extra...), h.Settings.GatewayArgs...),
 				Bounds:     h.Settings.Timeouts,
-			})
+			}
+			p, err := gatewayproc.Start(ctx, g.opts)
 			if err != nil {
 				return err
 			}
 			g.Process = p
-			undo.Push("the gateway process", func(context.Context) error { return p.Stop(h.Settings.Timeouts.GatewayStop) })
+			// The undo stops whichever process is current: Restart replaces it.
+			undo.Push("the gateway process", func(context.Context) error { return g.Process.Stop(h.Settings.Timeouts.GatewayStop) })
 			return nil
 		}},
 	}, &g.undo, nil)
@@ -93,6 +97,27 @@ func (h *Harness) StartGateway(ctx context.Context, name string, extra ...string
 		return nil, fmt.Errorf("gateway %s: %w", name, err)
 	}
 	return g, nil
+}
+
+// Restart replaces the gateway process by a new one on the same address, behind the same proxy,
+// with the same flags, as a deployment's restart would: kill=false stops it with SIGTERM (a
+// rolling restart), kill=true with SIGKILL (a crash). Senders keep the URL they had. The new
+// process is ready (/readyz 200) when Restart returns.
+func (g *Gateway) Restart(ctx context.Context, kill bool) error {
+	old := g.Process
+	if kill {
+		old.Kill()
+	} else if err := old.Stop(g.bounds.GatewayStop); err != nil {
+		return fmt.Errorf("gateway %s: stopping it for a restart: %w", g.Name, err)
+	}
+	opts := g.opts
+	opts.Args = append(append([]string{}, opts.Args...), "--listen="+strings.TrimPrefix(old.URL(), "http://"))
+	p, err := gatewayproc.Start(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("gateway %s: restarting it on %s: %w", g.Name, old.URL(), err)
+	}
+	g.Process = p
+	return nil
 }
 
 // Stop stops the process gracefully, then the proxy; safe twice.

@@ -40,9 +40,12 @@ import (
 // of a crashed run.
 const LeftoverAge = time.Hour
 
-// SenderServiceAccount is the suite's default signal sender, in the gateway's namespace, bound
-// cluster-wide to the shipped ClusterRole kubernaut-signal-sender.
-const SenderServiceAccount = "e2e-signal-sender"
+// The suite's identities, in the gateway's namespace: the default signal sender, bound
+// cluster-wide to the shipped ClusterRole kubernaut-signal-sender, and the metrics scraper.
+const (
+	SenderServiceAccount  = "e2e-signal-sender"
+	ScraperServiceAccount = "e2e-metrics-scraper"
+)
 
 // Harness is everything one run shares between its scenarios. All of it is safe for concurrent
 // use; none of it is scenario state.
@@ -61,7 +64,9 @@ type Harness struct {
 	Identity *gatewayproc.Identity
 	// Sender is the default signal sender: a real ServiceAccount token, bound cluster-wide to
 	// kubernaut-signal-sender. Every scenario sends with it unless it makes a sender of its own.
-	Sender  *gatewayproc.Identity
+	Sender *gatewayproc.Identity
+	// Scraper may read the gateway's /metrics (get on the non-resource URL), as Prometheus would.
+	Scraper *gatewayproc.Identity
 	Timings Timings
 
 	admin   *rest.Config
@@ -99,7 +104,7 @@ func (h *Harness) stages() []lifecycle.Stage {
 		{Name: "clients", Run: func(context.Context, *lifecycle.Stack) error { return h.connect() }},
 		{Name: "crds", Run: h.installCRDs},
 		{Name: "namespaces", Run: h.sweepNamespaces},
-		{Name: "sender", Run: h.setupSender},
+		{Name: "senders", Run: h.setupSender},
 	}
 	if h.Settings.ContractMode() {
 		return append(st, lifecycle.Stage{Name: "deployed gateway", Run: h.checkDeployedGateway})
@@ -216,7 +221,11 @@ func (h *Harness) gatewayNamespace() string {
 
 func (h *Harness) setupSender(ctx context.Context, undo *lifecycle.Stack) error {
 	var err error
-	h.Sender, err = gatewayproc.SetupSender(ctx, h.admin, h.gatewayNamespace(), SenderServiceAccount, undo)
+	if h.Sender, err = gatewayproc.SetupSender(ctx, h.admin, h.gatewayNamespace(), SenderServiceAccount, undo); err != nil {
+		return err
+	}
+	role := gatewayproc.ScraperRole
+	h.Scraper, err = gatewayproc.SetupBound(ctx, h.admin, h.gatewayNamespace(), ScraperServiceAccount, &role, undo)
 	return err
 }
 

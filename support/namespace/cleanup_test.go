@@ -190,7 +190,7 @@ func TestCreate(t *testing.T) {
 		labels  map[string]string
 		wantErr string
 	}{
-		{name: "generated", nsName: g.Name("f", "s"), labels: g.Labels("f", "s")},
+		{name: "generated", nsName: g.Name("s"), labels: g.Labels("f", "s")},
 		{name: "marker added", nsName: "e2e-plain", labels: nil},
 		{name: "missing prefix refused", nsName: g.Missing("s"), wantErr: "reserved"},
 		{name: "invalid name refused", nsName: "Not_Valid", wantErr: "invalid name"},

@@ -97,8 +97,7 @@ func (g *Generator) RunID() string { return g.runID }
 // It is a valid DNS-1123 label of at most 63 characters, and no two calls on generators with
 // different run ids, or on one generator, return the same name. The feature is not part of the
 // name (it would crowd out the scenario); it goes into Labels.
-func (g *Generator) Name(feature, scenario string) string {
-	_ = feature
+func (g *Generator) Name(scenario string) string {
 	suffix := "-" + g.runID + "-" + strconv.FormatUint(g.counter.Add(1), 36)
 	budget := maxLabel - len(NamePrefix) - len(suffix)
 	s := slug(scenario, budget)

@@ -67,15 +67,15 @@ func requireLabel(t *testing.T, name string) {
 func TestNameIsAValidLabel(t *testing.T) {
 	g := New("run1")
 	for _, in := range inputs(t) {
-		name := g.Name("feature", in)
+		name := g.Name(in)
 		requireLabel(t, name)
 		assert.True(t, strings.HasPrefix(name, NamePrefix), name)
 		assert.False(t, strings.HasPrefix(name, MissingPrefix), "Name(%q) = %q took the reserved prefix", in, name)
 		assert.Contains(t, name, "-"+g.RunID()+"-")
 	}
 	// testing/quick draws arbitrary (mostly invalid UTF-8 free) unicode strings.
-	prop := func(feature, scenario string) bool {
-		name := g.Name(feature, scenario)
+	prop := func(scenario string) bool {
+		name := g.Name(scenario)
 		return len(validation.IsDNS1123Label(name)) == 0 && !strings.HasPrefix(name, MissingPrefix)
 	}
 	require.NoError(t, quick.Check(prop, &quick.Config{MaxCount: 2000}))
@@ -95,7 +95,7 @@ func TestNameFormat(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.scenario, func(t *testing.T) {
-			assert.Equal(t, tt.want, New("abc123").Name("f", tt.scenario))
+			assert.Equal(t, tt.want, New("abc123").Name(tt.scenario))
 		})
 	}
 }
@@ -103,7 +103,7 @@ func TestNameFormat(t *testing.T) {
 func TestNameKeepsTheCounterWhenTheSlugIsCut(t *testing.T) {
 	g := New("abcdefgh")
 	g.counter.Store(1<<64 - 2) // the longest counter there is
-	name := g.Name("f", strings.Repeat("long scenario ", 20))
+	name := g.Name(strings.Repeat("long scenario ", 20))
 	requireLabel(t, name)
 	assert.True(t, strings.HasSuffix(name, "-abcdefgh-"+strconv.FormatUint(1<<64-1, 36)), name)
 }
@@ -112,7 +112,7 @@ func TestMissing(t *testing.T) {
 	g := New("run")
 	names := map[string]bool{}
 	for _, in := range inputs(t) {
-		names[g.Name("f", in)] = true
+		names[g.Name(in)] = true
 	}
 	for _, in := range inputs(t) {
 		m := g.Missing(in)
@@ -140,7 +140,7 @@ func TestNamesAreUniqueUnderConcurrency(t *testing.T) {
 			local := make([]string, 0, each)
 			for range each {
 				// The same scenario name everywhere: only the counter and run id tell them apart.
-				local = append(local, g.Name("feature", "same scenario"), g.Missing("same scenario"))
+				local = append(local, g.Name("same scenario"), g.Missing("same scenario"))
 			}
 			mu.Lock()
 			defer mu.Unlock()
@@ -158,7 +158,7 @@ func TestNamesAreUniqueUnderConcurrency(t *testing.T) {
 
 func TestSameRunIDInTwoGeneratorsIsTheCallersMistake(t *testing.T) {
 	// Documented limit: uniqueness across processes rests on distinct run ids.
-	assert.Equal(t, New("x").Name("f", "s"), New("x").Name("f", "s"))
+	assert.Equal(t, New("x").Name("s"), New("x").Name("s"))
 }
 
 func TestNewRunID(t *testing.T) {
