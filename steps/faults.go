@@ -16,7 +16,7 @@ import (
 // path to it. Every fault is scoped to the scenario's namespace, and every scenario that injects
 // one also asserts that it fired: a fault that never fires fails its scenario.
 func registerFaultSteps(sc *godog.ScenarioContext) {
-	const op = `(create a remediation request|update a remediation request's status)`
+	const op = `(create a remediation request|update a remediation request's status|review a sender's token|review a sender's access)`
 	sc.Step(`^the Kubernetes API will fail the next (\d+) attempts? to `+op+` with (.+)$`, failNext)
 	sc.Step(`^the Kubernetes API will reject the next attempt to `+op+` with status (\d+)$`, rejectNext)
 	sc.Step(`^the Kubernetes API will throttle the next attempt to `+op+`, asking for a retry after (\d+) seconds?$`, throttleNext)
@@ -33,7 +33,16 @@ func registerFaultSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the gateway made no change to the cluster$`, noChange)
 }
 
+// match turns an operation of the Gherkin into the proxy's match. Remediation requests are
+// scoped to the scenario's namespace; access reviews are cluster-scoped, so a scenario that fails
+// them runs on a dedicated gateway, whose proxy carries only its own requests.
 func (st *scenario) match(op string) faultproxy.Match {
+	switch op {
+	case "review a sender's token":
+		return faultproxy.Match{Verb: faultproxy.VerbCreate, Resource: "tokenreviews"}
+	case "review a sender's access":
+		return faultproxy.Match{Verb: faultproxy.VerbCreate, Resource: "subjectaccessreviews"}
+	}
 	m := faultproxy.Match{Verb: faultproxy.VerbCreate, Resource: "remediationrequests", Namespace: st.ns}
 	if strings.HasPrefix(op, "update") {
 		m.Verb, m.Subresource = faultproxy.VerbUpdate, "status"
@@ -64,6 +73,9 @@ func failure(words string) (faultproxy.Action, error) {
 func (st *scenario) inject(r faultproxy.Rule) error {
 	if err := r.Validate(); err != nil {
 		return err
+	}
+	if r.Match.Namespace == "" && !st.ownGW {
+		return fmt.Errorf("the fault %q is not scoped to the scenario's namespace, so it would disturb other scenarios on the shared gateway: start with 'Given a dedicated gateway with its own path to the Kubernetes API'", r.Match)
 	}
 	_, err := st.addRule(r)
 	return err

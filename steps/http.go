@@ -20,6 +20,10 @@ const (
 type sentRequest struct {
 	method, path, contentType string
 	body                      []byte
+	// authorization is the Authorization header as sent; empty means the scenario's sender's
+	// bearer token, noAuthorization sends none at all.
+	authorization   string
+	noAuthorization bool
 }
 
 // response is one answer of the gateway, parsed as far as it goes.
@@ -83,6 +87,11 @@ func (st *scenario) send(ctx context.Context, req sentRequest) (*response, error
 	}
 	if req.contentType != "" {
 		hr.Header.Set("Content-Type", req.contentType)
+	}
+	switch auth, none := st.authorization(req); {
+	case none:
+	default:
+		hr.Header.Set("Authorization", auth)
 	}
 	hr.Header.Set("User-Agent", "Alertmanager/0.28.1 (gateway contract suite)")
 	hr.Header.Set("X-Request-ID", id)

@@ -27,6 +27,7 @@ func (st *scenario) scrape(ctx context.Context) (map[string]*dto.MetricFamily, e
 	if err != nil {
 		return nil, err
 	}
+	req.Header.Set("Authorization", "Bearer "+st.h.Scraper.Token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("scraping /metrics: %w", err)

@@ -32,10 +32,14 @@ func dedicatedGateway(ctx context.Context) error {
 	st := state(ctx)
 	// Readiness must visibly fail for a moment after SIGTERM, as it would while a Service drops
 	// the endpoint; the shared gateway does not need that delay.
+	if st.am != nil {
+		return fmt.Errorf("the dedicated gateway must come before the Alertmanager, which sends to the gateway it found")
+	}
 	gw, err := st.h.StartGateway(ctx, st.ns, "--shutdown-delay=1s")
 	if err != nil {
 		return err
 	}
+	st.undo.Push("the dedicated gateway", func(context.Context) error { return gw.Stop() })
 	st.gw, st.url, st.ownGW = gw, gw.Process.URL(), true
 	return nil
 }

@@ -22,29 +22,23 @@ type alert struct {
 	extra                        map[string]string
 }
 
-// targetKinds maps the Gherkin's target words to the label Alertmanager sends and the kind the
-// remediation request records.
-var targetKinds = map[string]string{
-	"pod": "Pod", "deployment": "Deployment", "statefulset": "StatefulSet",
-	"daemonset": "DaemonSet", "service": "Service", "node": "Node",
-}
-
 // clusterName makes a cluster-scoped target's name unique to the scenario, so that scenarios
 // sharing the fallback namespace cannot see each other's signals. Every step that names a node
 // goes through it, so payloads and assertions agree.
 func (st *scenario) clusterName(kind, name string) string {
-	if kind != "node" {
+	if !clusterScoped(kind) {
 		return name
 	}
 	return name + "-" + st.ns
 }
 
 func (st *scenario) newAlert(name, severity, kind, target string) (alert, error) {
-	if _, ok := targetKinds[kind]; !ok {
-		return alert{}, fmt.Errorf("unknown target kind %q: use one of pod, deployment, statefulset, daemonset, service, node", kind)
+	t, err := lookupTarget(kind)
+	if err != nil {
+		return alert{}, err
 	}
 	a := alert{name: name, severity: severity, kind: kind, target: st.clusterName(kind, target), namespace: st.ns}
-	if kind == "node" {
+	if t.clusterScoped {
 		a.namespace = ""
 	}
 	return a, nil
@@ -117,8 +111,10 @@ func (st *scenario) recordedNotification(name string) ([]byte, error) {
 		if _, ok := labels["namespace"]; ok {
 			labels["namespace"] = st.ns
 		}
-		if n, ok := labels["node"].(string); ok {
-			labels["node"] = st.clusterName("node", n)
+		for _, t := range targetTable {
+			if n, ok := labels[t.word].(string); ok && t.clusterScoped {
+				labels[t.word] = st.clusterName(t.word, n)
+			}
 		}
 	}
 	rewrite(doc["groupLabels"])
@@ -133,13 +129,14 @@ func (st *scenario) recordedNotification(name string) ([]byte, error) {
 
 // event builds a core/v1 Event about a pod in the scenario's namespace, or about a node.
 func (st *scenario) event(kind, eventType, reason, target string, now time.Time) ([]byte, error) {
-	k, ok := targetKinds[kind]
-	if !ok || (kind != "pod" && kind != "node") {
-		return nil, fmt.Errorf("events are about a pod or a node, not %q", kind)
+	t, err := lookupTarget(kind)
+	if err != nil || !t.events {
+		return nil, fmt.Errorf("events are about a %s, not %q", strings.Join(targetWords(func(t targetKind) bool { return t.events }), " or a "), kind)
 	}
+	k := t.kind
 	target = st.clusterName(kind, target)
 	involvedNS := st.ns
-	if kind == "node" {
+	if t.clusterScoped {
 		involvedNS = ""
 	}
 	ts := now.UTC().Truncate(time.Second).Format(time.RFC3339)

@@ -20,7 +20,7 @@ func isNotFound(err error) bool { return apierrors.IsNotFound(err) }
 
 // Steps about the RemediationRequests in the cluster, read with administrator rights.
 func registerRemediationSteps(sc *godog.ScenarioContext) {
-	const on = `"([^"]+)" on (pod|deployment|statefulset|daemonset|service|node) "([^"]+)"`
+	on := `"([^"]+)" on ` + targetPattern(false)
 	sc.Step(`^a remediation request exists for `+on+`$`, rrExists)
 	sc.Step(`^a remediation request for `+on+` is in the fallback namespace$`, rrInFallback)
 	sc.Step(`^the remediation request for `+on+` is in this namespace$`, rrInThisNamespace)
@@ -71,7 +71,8 @@ func summary(items []v1alpha1.RemediationRequest) string {
 
 // matching keeps the requests for a signal on a target, in the order given.
 func (st *scenario) matching(items []v1alpha1.RemediationRequest, name, kind, target string) []v1alpha1.RemediationRequest {
-	wantKind, wantName := targetKinds[kind], st.clusterName(kind, target)
+	t, _ := lookupTarget(kind)
+	wantKind, wantName := t.kind, st.clusterName(kind, target)
 	var found []v1alpha1.RemediationRequest
 	for _, rr := range items {
 		t := rr.Spec.TargetResource
@@ -100,7 +101,7 @@ func (st *scenario) find(ctx context.Context, ns, name, kind, target string) ([]
 // home is where the scenario's signals about a kind of target land: cluster-scoped targets go to
 // the fallback namespace.
 func (st *scenario) home(kind string) string {
-	if kind == "node" {
+	if clusterScoped(kind) {
 		return st.h.Settings.FallbackNamespace
 	}
 	return st.ns
@@ -141,7 +142,7 @@ func rrInFallback(ctx context.Context, name, kind, target string) error {
 	}
 	// A namespaced target whose namespace is missing keeps that namespace as its origin.
 	wantNS := st.missing
-	if kind == "node" {
+	if clusterScoped(kind) {
 		wantNS = ""
 	}
 	for i := range found {

@@ -14,12 +14,14 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cucumber/godog"
 
 	"github.com/kubernaut/gateway-contract/gateway/api/v1alpha1"
 	"github.com/kubernaut/gateway-contract/support/faultproxy"
 	"github.com/kubernaut/gateway-contract/support/harness"
+	"github.com/kubernaut/gateway-contract/support/lifecycle"
 	"github.com/kubernaut/gateway-contract/support/poll"
 )
 
@@ -36,13 +38,19 @@ type scenario struct {
 	ownGW    bool // gw is a dedicated gateway that this scenario stops
 	requests int
 
-	mu        sync.Mutex
-	responses []*response // every answer, in order
-	last      *sentRequest
-	inflight  chan *response
-	rules     []*faultproxy.RuleHandle
-	current   *v1alpha1.RemediationRequest // the remediation request that "it" refers to
-	cancel    context.CancelFunc
+	mu          sync.Mutex
+	responses   []*response // every answer, in order
+	last        *sentRequest
+	inflight    chan *response
+	rules       []*faultproxy.RuleHandle
+	current     *v1alpha1.RemediationRequest // the remediation request that "it" refers to
+	sender      *sender                      // who sends the scenario's signals; nil: the suite's default sender
+	am          *am                          // the scenario's own Alertmanager, when it has one
+	firstSender *sender                      // the sender the scenario made first, for "the first sender"
+	revokedAt   time.Time                    // when the scenario revoked its sender's permission
+	cancel      context.CancelFunc
+	undo        lifecycle.Stack // what the scenario set up, undone in reverse by after
+	failed      bool            // set by after, for the undos that keep a failed scenario's namespace
 }
 
 type ctxKey struct{}
@@ -69,22 +77,44 @@ func Initializer(h *harness.Harness) func(*godog.ScenarioContext) {
 		registerRemediationSteps(sc)
 		registerFaultSteps(sc)
 		registerOperationSteps(sc)
+		registerSecuritySteps(sc)
+		registerAlertmanagerSteps(sc)
 	}
 }
 
 func before(ctx context.Context, h *harness.Harness, s *godog.Scenario) (context.Context, error) {
 	feature := strings.TrimSuffix(path.Base(s.Uri), ".feature")
 	st := &scenario{h: h, feature: feature, name: s.Name, gw: h.Gateway, url: h.GatewayURL}
-	st.ns = h.Namespaces.Name(feature, s.Name)
+	st.ns = h.Namespaces.Name(s.Name)
 	// Every step's API calls inherit this bound: nothing in a scenario can hang the run.
 	ctx, st.cancel = context.WithTimeout(ctx, st.bounds().Scenario)
-	if err := h.CreateNamespace(ctx, st.ns, feature, s.Name); err != nil {
+	// What the scenario leaves in the shared fallback namespace goes last, after everything else.
+	st.undo.Push("the scenario's objects in the fallback namespace", st.removeOwnFallbacks)
+	if err := st.createNamespace(ctx, st.ns); err != nil {
 		st.cancel()
-		return ctx, fmt.Errorf("creating the scenario's namespace %s: %w", st.ns, err)
+		return ctx, err
 	}
 	return context.WithValue(ctx, ctxKey{}, st), nil
 }
 
+// createNamespace makes a namespace of the scenario and registers its removal (kept instead when
+// the scenario failed and E2E_KEEP_FAILED asks for it).
+func (st *scenario) createNamespace(ctx context.Context, ns string) error {
+	if err := st.h.CreateNamespace(ctx, ns, st.feature, st.name); err != nil {
+		return fmt.Errorf("creating the scenario's namespace %s: %w", ns, err)
+	}
+	st.undo.Push("namespace "+ns, func(ctx context.Context) error {
+		if st.failed && st.h.Settings.KeepFailed {
+			fmt.Printf("E2E_KEEP_FAILED: kept namespace %s of failed scenario %q\n", ns, st.name)
+			return nil
+		}
+		return st.h.DeleteNamespace(ctx, ns)
+	})
+	return nil
+}
+
+// after checks that every fault fired, attaches evidence to a failure, then undoes what the
+// scenario set up, in reverse: fault rules, Alertmanagers, dedicated gateways, namespaces.
 func after(ctx context.Context, s *godog.Scenario, scenarioErr error) (context.Context, error) {
 	st, _ := ctx.Value(ctxKey{}).(*scenario)
 	if st == nil {
@@ -98,30 +128,10 @@ func after(ctx context.Context, s *godog.Scenario, scenarioErr error) (context.C
 	if scenarioErr != nil || errors.Join(errs...) != nil {
 		ctx = attachEvidence(ctx, st)
 	}
-	for _, r := range st.rules {
-		r.Remove()
-	}
-	if st.ownGW && st.gw != nil {
-		if err := st.gw.Stop(); err != nil {
-			errs = append(errs, fmt.Errorf("stopping the scenario's dedicated gateway: %w", err))
-		}
-	}
+	st.failed = scenarioErr != nil
 	cleanup, cancelCleanup := context.WithTimeout(context.WithoutCancel(ctx), st.bounds().Eventually)
 	defer cancelCleanup()
-	errs = append(errs, st.removeOwnFallbacks(cleanup))
-	keep := scenarioErr != nil && st.h.Settings.KeepFailed
-	for _, ns := range []string{st.ns, st.second} {
-		if ns == "" {
-			continue
-		}
-		if keep {
-			fmt.Printf("E2E_KEEP_FAILED: kept namespace %s of failed scenario %q\n", ns, s.Name)
-			continue
-		}
-		if err := st.h.DeleteNamespace(cleanup, ns); err != nil {
-			errs = append(errs, fmt.Errorf("removing namespace %s: %w", ns, err))
-		}
-	}
+	errs = append(errs, st.undo.Unwind(cleanup))
 	return ctx, errors.Join(errs...)
 }
 
@@ -177,6 +187,7 @@ func (st *scenario) addRule(r faultproxy.Rule) (*faultproxy.RuleHandle, error) {
 		return nil, err
 	}
 	h := p.AddRule(r)
+	st.undo.Push("the fault "+h.Name(), func(context.Context) error { h.Remove(); return nil })
 	st.mu.Lock()
 	st.rules = append(st.rules, h)
 	st.mu.Unlock()
@@ -195,3 +206,27 @@ func (st *scenario) lastRule() (*faultproxy.RuleHandle, error) {
 
 // bounds are the run's timeouts, from its settings.
 func (st *scenario) bounds() poll.Bounds { return st.h.Settings.Timeouts }
+
+// authorization is the Authorization header a request carries (none: no header at all): the
+// request's own, else the scenario's sender's, else the suite's default sender's bearer token
+// (a ServiceAccount bound cluster-wide to kubernaut-signal-sender).
+func (st *scenario) authorization(req sentRequest) (header string, none bool) {
+	switch {
+	case req.noAuthorization:
+		return "", true
+	case req.authorization != "":
+		return req.authorization, false
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	switch s := st.sender; {
+	case s == nil:
+		return "Bearer " + st.h.Sender.Token, false
+	case s.none:
+		return "", true
+	case s.header != "":
+		return s.header, false
+	default:
+		return "Bearer " + s.token, false
+	}
+}

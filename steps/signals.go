@@ -14,7 +14,7 @@ import (
 
 // Steps about what senders (Alertmanager, the cluster's event stream, careless clients) send.
 func registerSignalSteps(sc *godog.ScenarioContext) {
-	const target = `(pod|deployment|statefulset|daemonset|service|node) "([^"]+)"`
+	target := targetPattern(false)
 	sc.Step(`^Alertmanager (sends|has sent) a firing alert "([^"]+)" with severity "([^"]*)" for `+target+`( in the second namespace| in a namespace that does not exist)?$`, sendFiringAlert)
 	sc.Step(`^Alertmanager sends a firing alert "([^"]+)" with severity "([^"]*)" for `+target+` without waiting for the answer$`, sendFiringAlertAsync)
 	sc.Step(`^Alertmanager sends a firing alert "([^"]+)" for `+target+` with a label "([^"]+)" of (\d+) characters$`, sendAlertWithLongLabel)
@@ -307,6 +307,6 @@ func sendWithMethod(ctx context.Context, method string) error {
 
 func secondNamespace(ctx context.Context) error {
 	st := state(ctx)
-	st.second = st.h.Namespaces.Name(st.feature, st.name+" second")
-	return st.h.CreateNamespace(ctx, st.second, st.feature, st.name)
+	st.second = st.h.Namespaces.Name(st.name + " second")
+	return st.createNamespace(ctx, st.second)
 }

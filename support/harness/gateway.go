@@ -43,6 +43,10 @@ func (h *Harness) suiteArgs() []string {
 		"--unavailable-retry-after=1s",
 		"--shutdown-timeout=15s",
 		"--log-level=debug",
+		// Short authorization caches, so that a revoked permission takes effect within seconds;
+		// the token cache keeps its production lifetime. steps/security.go states the same bound.
+		"--authz-allow-cache-ttl=2s",
+		"--authz-deny-cache-ttl=1s",
 	}
 	return args
 }

@@ -28,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/kubernaut/gateway-contract/gateway/api/v1alpha1"
+	"github.com/kubernaut/gateway-contract/support/alertmanager"
 	"github.com/kubernaut/gateway-contract/support/cluster"
 	"github.com/kubernaut/gateway-contract/support/gatewayproc"
 	"github.com/kubernaut/gateway-contract/support/lifecycle"
@@ -67,7 +68,9 @@ type Harness struct {
 	Sender *gatewayproc.Identity
 	// Scraper may read the gateway's /metrics (get on the non-resource URL), as Prometheus would.
 	Scraper *gatewayproc.Identity
-	Timings Timings
+	// AlertmanagerBinary is the real Alertmanager that scenarios start as their sender.
+	AlertmanagerBinary string
+	Timings            Timings
 
 	admin   *rest.Config
 	binary  string
@@ -105,6 +108,11 @@ func (h *Harness) stages() []lifecycle.Stage {
 		{Name: "crds", Run: h.installCRDs},
 		{Name: "namespaces", Run: h.sweepNamespaces},
 		{Name: "senders", Run: h.setupSender},
+		{Name: "alertmanager build", Run: func(ctx context.Context, _ *lifecycle.Stack) error {
+			var err error
+			h.AlertmanagerBinary, err = alertmanager.EnsureBinary(ctx, h.log)
+			return err
+		}},
 	}
 	if h.Settings.ContractMode() {
 		return append(st, lifecycle.Stage{Name: "deployed gateway", Run: h.checkDeployedGateway})
