@@ -41,3 +41,21 @@ Feature: Remediation requests carry everything the remediation needs
     When Alertmanager sends the recorded notification "single-node-target"
     Then the gateway answers 201
     And the response reports 1 created in the fallback namespace
+
+  @BR-GATEWAY-016 @controllers
+  Scenario: An alert for a namespace that is being deleted goes to the fallback namespace
+    Given the namespace is being deleted, held back by a finalizer
+    When Alertmanager sends a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
+    Then the gateway answers 201
+    And a remediation request for "HighMemoryUsage" on pod "api-7f9c" is in the fallback namespace
+    And it is labelled as coming from this namespace
+
+  @BR-GATEWAY-014 @BR-GATEWAY-010 @controllers
+  Scenario: Remediation requests go with their namespace, and the next alert starts afresh
+    Given Alertmanager has sent a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
+    When the namespace is deleted and the cluster removes it with everything in it
+    And the namespace is created again
+    And Alertmanager sends a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
+    Then the gateway answers 201
+    And the namespace holds exactly 1 remediation request
+    And the remediation request for "HighMemoryUsage" on pod "api-7f9c" has occurrence count 1

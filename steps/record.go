@@ -132,10 +132,10 @@ func itsLabels(ctx context.Context) error {
 		return err
 	}
 	want := map[string]string{
-		v1alpha1.LabelManagedBy:         v1alpha1.ManagedByGateway,
-		v1alpha1.LabelSignalFingerprint: rr.Spec.SignalFingerprint[:63],
-		v1alpha1.LabelSeverity:          rr.Spec.Severity,
-		v1alpha1.LabelSignalType:        rr.Spec.SignalType,
+		labelManagedBy:         managedByGateway,
+		labelSignalFingerprint: rr.Spec.SignalFingerprint[:63],
+		labelSeverity:          rr.Spec.Severity,
+		labelSignalType:        rr.Spec.SignalType,
 	}
 	for k, v := range want {
 		if rr.Labels[k] != v {
@@ -180,8 +180,8 @@ func itsOrigin(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if got := rr.Labels[v1alpha1.LabelOriginNamespace]; got != st.missing || got == "" {
-		return fmt.Errorf("expected label %s=%q on %s, got %q", v1alpha1.LabelOriginNamespace, st.missing, rr.Name, got)
+	if got := rr.Labels[labelOriginNamespace]; got != st.missing || got == "" {
+		return fmt.Errorf("expected label %s=%q on %s, got %q", labelOriginNamespace, st.missing, rr.Name, got)
 	}
 	return nil
 }

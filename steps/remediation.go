@@ -140,8 +140,12 @@ func rrInFallback(ctx context.Context, name, kind, target string) error {
 	if err != nil {
 		return err
 	}
-	// A namespaced target whose namespace is missing keeps that namespace as its origin.
+	// A namespaced target keeps the namespace it came from: the missing one the scenario named,
+	// else the scenario's own (being deleted, say).
 	wantNS := st.missing
+	if wantNS == "" {
+		wantNS = st.ns
+	}
 	if clusterScoped(kind) {
 		wantNS = ""
 	}
@@ -175,7 +179,7 @@ func rrCount(ctx context.Context, isNew, name, kind, target string, want int) er
 			return false, summary(items), nil
 		}
 		rr := &found[len(found)-1]
-		if isNew != "" && v1alpha1.IsTerminalPhase(rr.Status.OverallPhase) {
+		if isNew != "" && terminalPhases[rr.Status.OverallPhase] {
 			return false, summary(found), nil
 		}
 		return count(rr) == int32(want), summary(found), nil
@@ -199,8 +203,8 @@ func rrSeverity(ctx context.Context, name, kind, target, want string) error {
 	if err != nil {
 		return err
 	}
-	if rr.Spec.Severity != want || rr.Labels[v1alpha1.LabelSeverity] != want {
-		return fmt.Errorf("expected severity %q on %s, got spec %q and label %q", want, rr.Name, rr.Spec.Severity, rr.Labels[v1alpha1.LabelSeverity])
+	if rr.Spec.Severity != want || rr.Labels[labelSeverity] != want {
+		return fmt.Errorf("expected severity %q on %s, got spec %q and label %q", want, rr.Name, rr.Spec.Severity, rr.Labels[labelSeverity])
 	}
 	return nil
 }
@@ -247,8 +251,8 @@ func rrFromEvent(ctx context.Context, name, kind, target string) error {
 	if err != nil {
 		return err
 	}
-	if rr.Spec.SignalType != v1alpha1.SignalTypeKubernetesEvent || rr.Labels[v1alpha1.LabelSignalType] != v1alpha1.SignalTypeKubernetesEvent {
-		return fmt.Errorf("expected signal type %s, got spec %q and label %q", v1alpha1.SignalTypeKubernetesEvent, rr.Spec.SignalType, rr.Labels[v1alpha1.LabelSignalType])
+	if rr.Spec.SignalType != signalTypeKubernetesEvent || rr.Labels[labelSignalType] != signalTypeKubernetesEvent {
+		return fmt.Errorf("expected signal type %s, got spec %q and label %q", signalTypeKubernetesEvent, rr.Spec.SignalType, rr.Labels[labelSignalType])
 	}
 	return nil
 }

@@ -79,6 +79,7 @@ func Initializer(h *harness.Harness) func(*godog.ScenarioContext) {
 		registerOperationSteps(sc)
 		registerSecuritySteps(sc)
 		registerAlertmanagerSteps(sc)
+		registerNamespaceSteps(sc)
 	}
 }
 
@@ -146,7 +147,7 @@ func (st *scenario) removeOwnFallbacks(ctx context.Context) error {
 	var errs []error
 	for i := range items {
 		rr := &items[i]
-		origin := rr.Labels[v1alpha1.LabelOriginNamespace]
+		origin := rr.Labels[labelOriginNamespace]
 		own := origin == st.ns || (st.missing != "" && origin == st.missing) ||
 			strings.HasSuffix(rr.Spec.TargetResource.Name, "-"+st.ns)
 		if !own {

@@ -276,7 +276,7 @@ func recordsSender(ctx context.Context, name, kind, target, which string) error 
 	if err != nil {
 		return err
 	}
-	if got := rr.Annotations["kubernaut.ai/sender"]; got != s.username() {
+	if got := rr.Annotations[annotationSender]; got != s.username() {
 		return fmt.Errorf("expected the remediation request %s to record the sender %q, it records %q", rr.Name, s.username(), got)
 	}
 	return nil
