@@ -66,7 +66,7 @@ func TestLocalProviderForReal(t *testing.T) {
 	cs := kubernetes.NewForConfigOrDie(cfg)
 	dyn := dynamic.NewForConfigOrDie(cfg)
 	gen := namespace.New(namespace.NewRunID())
-	ns := gen.Name("local provider", "creates and removes a namespace")
+	ns := gen.Name("creates and removes a namespace")
 	if err := namespace.Create(ctx, cs, ns, gen.Labels("f", "s"), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -84,8 +84,8 @@ func TestLocalProviderForReal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if running := processesFrom(t, binDir); len(running) != 2 {
-		t.Fatalf("expected this test's etcd and kube-apiserver among its children, found %v", running)
+	if running := processesFrom(t, binDir); len(running) != 3 {
+		t.Fatalf("expected this test's etcd, kube-apiserver and kube-controller-manager among its children, found %v", running)
 	}
 	if err := c.Stop(ctx); err != nil {
 		t.Fatal(err)

@@ -7,14 +7,15 @@ import (
 
 // Names of the providers, as E2E_CLUSTER spells them and as Name reports them.
 const (
-	NameLocal    = "local"
-	NameExisting = "existing"
-	NameK3s      = "k3s"
-	NameKind     = "kind"
+	NameLocal     = "local"
+	NameExisting  = "existing"
+	NameK3s       = "k3s"
+	NameKind      = "kind"
+	NameContainer = "container"
 )
 
 // validNames lists what E2E_CLUSTER accepts, for the error on an unknown value.
-var validNames = []string{NameLocal + " (default)", NameExisting, NameK3s, NameKind}
+var validNames = []string{NameLocal + " (default)", NameExisting, NameK3s, NameKind, NameContainer}
 
 // FromEnv picks the provider named by E2E_CLUSTER (empty means local) and reads its settings
 // through getenv, so that the suite runs unchanged against any of them. It only reads settings:
@@ -32,6 +33,8 @@ func FromEnv(getenv func(string) string) (Provider, error) {
 		return newK3s(getenv), nil
 	case NameKind:
 		return newKind(getenv), nil
+	case NameContainer:
+		return newContainer(getenv), nil
 	default:
 		return nil, fmt.Errorf("cluster: unknown E2E_CLUSTER %q: valid values are %s",
 			name, strings.Join(validNames, ", "))

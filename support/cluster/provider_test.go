@@ -16,6 +16,7 @@ func TestFromEnvSelectsProvider(t *testing.T) {
 		{"k3s", NameK3s},
 		{"kind", NameKind},
 		{" kind ", NameKind},
+		{"container", NameContainer},
 	} {
 		t.Run("E2E_CLUSTER="+tc.value, func(t *testing.T) {
 			p, err := FromEnv(env(map[string]string{"E2E_CLUSTER": tc.value}))
@@ -28,7 +29,7 @@ func TestFromEnvSelectsProvider(t *testing.T) {
 func TestFromEnvUnknownValue(t *testing.T) {
 	_, err := FromEnv(env(map[string]string{"E2E_CLUSTER": "minikube"}))
 	require.EqualError(t, err,
-		`cluster: unknown E2E_CLUSTER "minikube": valid values are local (default), existing, k3s, kind`)
+		`cluster: unknown E2E_CLUSTER "minikube": valid values are local (default), existing, k3s, kind, container`)
 }
 
 func TestFromEnvReadsSettings(t *testing.T) {
