@@ -4,9 +4,10 @@ SHELL := /usr/bin/env bash
 .SHELLFLAGS := -euo pipefail -c
 GO ?= go
 RUNS ?= 5
+LOAD ?= 0
 E2E_FLAGS ?=
 
-.PHONY: all deps controlplane generate verify-generate verify unit e2e e2e-must-fail e2e-contract test flake bench clean-cluster clean
+.PHONY: all deps controlplane generate verify-generate verify unit report-html e2e e2e-container e2e-must-fail e2e-contract test flake bench clean-cluster clean
 
 all: test
 
@@ -53,17 +54,33 @@ e2e-must-fail:
 e2e-contract:
 	bash hack/contract-mode.sh
 
-## test: every test: verify, unit, the contract suite, the proof that it can fail, and contract mode
-test: verify unit e2e e2e-must-fail e2e-contract
+## e2e-container: the suite on the control plane in a container (E2E_CLUSTER=container); skipped, saying so, without a Docker engine
+e2e-container:
+	@if ! docker info >/dev/null 2>&1; then \
+	  echo "e2e-container: SKIPPED: no Docker engine answers 'docker info'; the container provider needs a local one"; exit 0; fi
+	mkdir -p reports/container
+	E2E_CLUSTER=container E2E_REPORT_DIR=reports/container $(GO) test -count=1 -timeout 30m ./e2e 2>&1 | tee reports/container/e2e.log
 
-## flake: run the suite RUNS times and merge the results; the report shows pass rates and flaky scenarios
+## report-html: the traceability report's HTML rendered in headless Chromium (.ci/run installs it)
+report-html:
+	$(GO) test -count=1 -tags chromium -run TestHTMLInChromium ./support/report
+
+## test: every test: verify, unit, the contract suite (embedded and in a container), the proofs that it can fail, and contract mode
+test: verify unit report-html e2e e2e-container e2e-must-fail e2e-contract
+
+## flake: run the suite RUNS times and merge the results; fails when a scenario failed or is flaky.
+## LOAD=1 runs it under load: a CPU burner beside the suite and E2E_CONCURRENCY=16.
 flake:
 	rm -rf reports/flake; mkdir -p reports/flake
+	$(GO) build -o reports/flake/burn ./support/cmd/burn
+	if [ "$(LOAD)" = 1 ]; then reports/flake/burn -for 2h & echo $$! > reports/flake/burn.pid; fi; \
+	trap 'if [ -f reports/flake/burn.pid ]; then kill $$(cat reports/flake/burn.pid) 2>/dev/null; fi' EXIT; \
 	for i in $$(seq 1 $(RUNS)); do \
+	  if [ "$(LOAD)" = 1 ]; then export E2E_CONCURRENCY=$${E2E_CONCURRENCY:-16}; fi; \
 	  E2E_REPORT_DIR=reports/flake/run-$$i $(GO) test -count=1 -timeout 30m ./e2e >reports/flake/run-$$i.log 2>&1 \
 	    && echo "flake: run $$i passed" || echo "flake: run $$i failed (log: reports/flake/run-$$i.log)"; \
 	done
-	$(GO) run ./support/cmd/trace --catalog features/requirements.yaml --out reports/flake \
+	$(GO) run ./support/cmd/trace --catalog features/requirements.yaml --out reports/flake --no-flaky \
 	  $$(for i in $$(seq 1 $(RUNS)); do echo reports/flake/run-$$i/cucumber.json; done)
 
 ## bench: benchmarks of the gateway's request path and the harness, with allocations

@@ -133,3 +133,39 @@ Feature: Signals survive Kubernetes API failures
     Then the gateway answers 503 with a Retry-After header
     And the delay was applied to at least 1 request
     And the namespace holds no remediation requests
+
+  @BR-GATEWAY-020 @BR-GATEWAY-030 @container-faults @launched-gateway
+  Scenario: While the API server is frozen, signals are refused with 503 and stored once after it thaws
+    Given a gateway with a control plane of its own, in a container
+    When the API server freezes
+    And Alertmanager sends a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
+    Then the gateway answers 503 with a Retry-After header
+    And the gateway reports not ready
+    When the API server thaws
+    Then the gateway reports ready
+    When Alertmanager delivers the same notification again
+    Then the gateway answers 201
+    And the remediation request for "HighMemoryUsage" on pod "api-7f9c" has occurrence count 1
+
+  @BR-GATEWAY-020 @BR-GATEWAY-030 @container-faults @launched-gateway
+  Scenario: While the API server is off the network, signals are refused with 503 and stored once after it is back
+    Given a gateway with a control plane of its own, in a container
+    When the API server drops off the network
+    And Alertmanager sends a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
+    Then the gateway answers 503 with a Retry-After header
+    And the gateway reports not ready
+    When the API server is back on the network
+    Then the gateway reports ready
+    When Alertmanager delivers the same notification again
+    Then the gateway answers 201
+    And the remediation request for "HighMemoryUsage" on pod "api-7f9c" has occurrence count 1
+
+  @BR-GATEWAY-020 @BR-GATEWAY-010 @container-faults @launched-gateway
+  Scenario: After the API server restarts, the gateway carries on where it was
+    Given a gateway with a control plane of its own, in a container
+    And Alertmanager has sent a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
+    When the API server restarts
+    Then the gateway reports ready
+    When Alertmanager sends a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
+    Then the gateway answers 202
+    And the remediation request for "HighMemoryUsage" on pod "api-7f9c" has occurrence count 2

@@ -51,7 +51,7 @@ func identityMay(ctx context.Context, may, verb, what string) error {
 		attrs.Namespace = st.ns
 	}
 	id := st.h.Identity
-	sar, err := st.h.Kube.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{
+	sar, err := st.kube().AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{
 		Spec: authorizationv1.SubjectAccessReviewSpec{
 			User:               id.Username(),
 			Groups:             []string{"system:serviceaccounts", "system:serviceaccounts:" + id.Namespace, "system:authenticated"},

@@ -26,7 +26,9 @@ func attachEvidence(ctx context.Context, st *scenario) context.Context {
 	if st.gw != nil {
 		atts = append(atts, text("gateway.log", strings.Join(st.gw.Process.LogLines(st.ns), "\n")))
 	}
-	bg := context.WithoutCancel(ctx)
+	// Bounded: the API may be the thing that failed (a frozen control plane answers nothing).
+	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), st.bounds().Request)
+	defer cancel()
 	for _, ns := range []string{st.ns, st.second} {
 		if ns == "" {
 			continue
@@ -34,6 +36,11 @@ func attachEvidence(ctx context.Context, st *scenario) context.Context {
 		atts = append(atts, text("remediationrequests-"+ns+".yaml", st.objectsYAML(bg, ns)))
 		atts = append(atts, text("events-"+ns+".yaml", st.eventsYAML(bg, ns)))
 	}
+	st.mu.Lock()
+	if len(st.containerFaults) > 0 {
+		atts = append(atts, text("control-plane-container-faults.log", strings.Join(st.containerFaults, "\n")))
+	}
+	st.mu.Unlock()
 	if st.gw != nil {
 		atts = append(atts, text("fault-proxy-requests.log", faultproxy.FormatRecords(st.gw.Proxy.Requests(st.ns))))
 	}
@@ -59,7 +66,7 @@ func (st *scenario) objectsYAML(ctx context.Context, ns string) string {
 }
 
 func (st *scenario) eventsYAML(ctx context.Context, ns string) string {
-	evs, err := st.h.Kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
+	evs, err := st.kube().CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return fmt.Sprintf("listing events in %s: %v", ns, err)
 	}

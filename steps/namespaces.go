@@ -30,22 +30,22 @@ const holdFinalizer = "e2e.kubernaut.ai/hold"
 func namespaceTerminating(ctx context.Context) error {
 	st := state(ctx)
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "e2e-hold", Namespace: st.ns, Finalizers: []string{holdFinalizer}}}
-	if _, err := st.h.Kube.CoreV1().ConfigMaps(st.ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+	if _, err := st.kube().CoreV1().ConfigMaps(st.ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("creating the object that holds the namespace back: %w", err)
 	}
 	st.undo.Push("the finalizer holding "+st.ns, func(ctx context.Context) error {
 		patch := []byte(`{"metadata":{"finalizers":null}}`)
-		_, err := st.h.Kube.CoreV1().ConfigMaps(st.ns).Patch(ctx, cm.Name, types.MergePatchType, patch, metav1.PatchOptions{})
+		_, err := st.kube().CoreV1().ConfigMaps(st.ns).Patch(ctx, cm.Name, types.MergePatchType, patch, metav1.PatchOptions{})
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
 		return err
 	})
-	if err := st.h.Kube.CoreV1().Namespaces().Delete(ctx, st.ns, metav1.DeleteOptions{}); err != nil {
+	if err := st.kube().CoreV1().Namespaces().Delete(ctx, st.ns, metav1.DeleteOptions{}); err != nil {
 		return fmt.Errorf("deleting the namespace %s: %w", st.ns, err)
 	}
 	return st.bounds().Await(ctx, "the namespace "+st.ns+" to be Terminating", func(ctx context.Context) (bool, string, error) {
-		ns, err := st.h.Kube.CoreV1().Namespaces().Get(ctx, st.ns, metav1.GetOptions{})
+		ns, err := st.kube().CoreV1().Namespaces().Get(ctx, st.ns, metav1.GetOptions{})
 		if err != nil {
 			return false, "", err
 		}
@@ -57,11 +57,11 @@ func namespaceTerminating(ctx context.Context) error {
 // removed it and everything in it: no finalizing by hand.
 func namespaceRemoved(ctx context.Context) error {
 	st := state(ctx)
-	if err := st.h.Kube.CoreV1().Namespaces().Delete(ctx, st.ns, metav1.DeleteOptions{}); err != nil {
+	if err := st.kube().CoreV1().Namespaces().Delete(ctx, st.ns, metav1.DeleteOptions{}); err != nil {
 		return fmt.Errorf("deleting the namespace %s: %w", st.ns, err)
 	}
 	return st.bounds().Until(ctx, st.bounds().NamespaceGone, "the namespace controller to remove "+st.ns, func(ctx context.Context) (bool, string, error) {
-		ns, err := st.h.Kube.CoreV1().Namespaces().Get(ctx, st.ns, metav1.GetOptions{})
+		ns, err := st.kube().CoreV1().Namespaces().Get(ctx, st.ns, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return true, "", nil
 		}

@@ -43,7 +43,7 @@ func registerRemediationSteps(sc *godog.ScenarioContext) {
 // list returns the remediation requests in ns, oldest first.
 func (st *scenario) list(ctx context.Context, ns string) ([]v1alpha1.RemediationRequest, error) {
 	var l v1alpha1.RemediationRequestList
-	if err := st.h.Client.List(ctx, &l, ctrlclient.InNamespace(ns)); err != nil {
+	if err := st.client().List(ctx, &l, ctrlclient.InNamespace(ns)); err != nil {
 		return nil, fmt.Errorf("listing remediation requests in %s: %w", ns, err)
 	}
 	sort.Slice(l.Items, func(i, j int) bool {
@@ -294,7 +294,7 @@ func rrSetPhase(ctx context.Context, name, kind, target, phase string) error {
 		return err
 	}
 	rr.Status.OverallPhase = phase
-	if err := st.h.Client.Status().Update(ctx, rr); err != nil {
+	if err := st.client().Status().Update(ctx, rr); err != nil {
 		return fmt.Errorf("setting the phase of %s to %s as the downstream controller would: %w", rr.Name, phase, err)
 	}
 	return nil

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/cucumber/godog"
+	"k8s.io/client-go/kubernetes"
+	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubernaut/gateway-contract/gateway/api/v1alpha1"
 	"github.com/kubernaut/gateway-contract/support/faultproxy"
@@ -38,19 +40,21 @@ type scenario struct {
 	ownGW    bool // gw is a dedicated gateway that this scenario stops
 	requests int
 
-	mu          sync.Mutex
-	responses   []*response // every answer, in order
-	last        *sentRequest
-	inflight    chan *response
-	rules       []*faultproxy.RuleHandle
-	current     *v1alpha1.RemediationRequest // the remediation request that "it" refers to
-	sender      *sender                      // who sends the scenario's signals; nil: the suite's default sender
-	am          *am                          // the scenario's own Alertmanager, when it has one
-	firstSender *sender                      // the sender the scenario made first, for "the first sender"
-	revokedAt   time.Time                    // when the scenario revoked its sender's permission
-	cancel      context.CancelFunc
-	undo        lifecycle.Stack // what the scenario set up, undone in reverse by after
-	failed      bool            // set by after, for the undos that keep a failed scenario's namespace
+	mu              sync.Mutex
+	responses       []*response // every answer, in order
+	last            *sentRequest
+	inflight        chan *response
+	rules           []*faultproxy.RuleHandle
+	current         *v1alpha1.RemediationRequest // the remediation request that "it" refers to
+	sender          *sender                      // who sends the scenario's signals; nil: the suite's default sender
+	am              *am                          // the scenario's own Alertmanager, when it has one
+	firstSender     *sender                      // the sender the scenario made first, for "the first sender"
+	revokedAt       time.Time                    // when the scenario revoked its sender's permission
+	cancel          context.CancelFunc
+	undo            lifecycle.Stack    // what the scenario set up, undone in reverse by after
+	cluster         *harness.Dedicated // a control plane of the scenario's own, when it has one
+	containerFaults []string           // evidence of the faults of that control plane's container
+	failed          bool               // set by after, for the undos that keep a failed scenario's namespace
 }
 
 type ctxKey struct{}
@@ -80,6 +84,7 @@ func Initializer(h *harness.Harness) func(*godog.ScenarioContext) {
 		registerSecuritySteps(sc)
 		registerAlertmanagerSteps(sc)
 		registerNamespaceSteps(sc)
+		registerContainerFaultSteps(sc)
 	}
 }
 
@@ -153,7 +158,7 @@ func (st *scenario) removeOwnFallbacks(ctx context.Context) error {
 		if !own {
 			continue
 		}
-		if err := st.h.Client.Delete(ctx, rr); err != nil && !isNotFound(err) {
+		if err := st.client().Delete(ctx, rr); err != nil && !isNotFound(err) {
 			errs = append(errs, fmt.Errorf("removing %s/%s from the fallback namespace: %w", rr.Namespace, rr.Name, err))
 		}
 	}
@@ -221,6 +226,8 @@ func (st *scenario) authorization(req sentRequest) (header string, none bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	switch s := st.sender; {
+	case s == nil && st.cluster != nil:
+		return "Bearer " + st.cluster.Sender.Token, false
 	case s == nil:
 		return "Bearer " + st.h.Sender.Token, false
 	case s.none:
@@ -230,4 +237,20 @@ func (st *scenario) authorization(req sentRequest) (header string, none bool) {
 	default:
 		return "Bearer " + s.token, false
 	}
+}
+
+// kube and client reach the cluster the scenario's gateway writes to: the run's, or the
+// scenario's own control plane.
+func (st *scenario) kube() kubernetes.Interface {
+	if st.cluster != nil {
+		return st.cluster.Kube
+	}
+	return st.h.Kube
+}
+
+func (st *scenario) client() ctrlclient.Client {
+	if st.cluster != nil {
+		return st.cluster.Client
+	}
+	return st.h.Client
 }

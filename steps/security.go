@@ -55,11 +55,11 @@ const senderRole = "kubernaut-signal-sender"
 // new to the gateway, so the gateway's caches know nothing of it.
 func (st *scenario) newSender(ctx context.Context, name string) (*sender, error) {
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: st.ns, Name: name}}
-	if _, err := st.h.Kube.CoreV1().ServiceAccounts(st.ns).Create(ctx, sa, metav1.CreateOptions{}); err != nil {
+	if _, err := st.kube().CoreV1().ServiceAccounts(st.ns).Create(ctx, sa, metav1.CreateOptions{}); err != nil {
 		return nil, fmt.Errorf("creating the sender's ServiceAccount %s/%s: %w", st.ns, name, err)
 	}
 	expiry := int64(time.Hour.Seconds())
-	tr, err := st.h.Kube.CoreV1().ServiceAccounts(st.ns).CreateToken(ctx, name, &authenticationv1.TokenRequest{
+	tr, err := st.kube().CoreV1().ServiceAccounts(st.ns).CreateToken(ctx, name, &authenticationv1.TokenRequest{
 		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &expiry},
 	}, metav1.CreateOptions{})
 	if err != nil {
@@ -75,7 +75,7 @@ func (st *scenario) bind(ctx context.Context, s *sender, ns string) error {
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: senderRole},
 		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: s.namespace, Name: s.name}},
 	}
-	if _, err := st.h.Kube.RbacV1().RoleBindings(ns).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
+	if _, err := st.kube().RbacV1().RoleBindings(ns).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("binding the sender %s to %s in %s: %w", s.name, senderRole, ns, err)
 	}
 	s.binding = ns + "/" + rb.Name
@@ -105,7 +105,7 @@ func presents(ctx context.Context, what string) error {
 		if err := st.bind(ctx, s, st.ns); err != nil {
 			return err
 		}
-		if err := st.h.Kube.CoreV1().ServiceAccounts(st.ns).Delete(ctx, s.name, metav1.DeleteOptions{}); err != nil {
+		if err := st.kube().CoreV1().ServiceAccounts(st.ns).Delete(ctx, s.name, metav1.DeleteOptions{}); err != nil {
 			return fmt.Errorf("deleting the sender's ServiceAccount: %w", err)
 		}
 		st.useSender(s)
@@ -168,7 +168,7 @@ func revoke(ctx context.Context) error {
 		return err
 	}
 	ns, name, _ := strings.Cut(s.binding, "/")
-	if err := st.h.Kube.RbacV1().RoleBindings(ns).Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
+	if err := st.kube().RbacV1().RoleBindings(ns).Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
 		return fmt.Errorf("revoking the sender's RoleBinding %s: %w", s.binding, err)
 	}
 	st.mu.Lock()

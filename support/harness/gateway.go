@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"k8s.io/client-go/rest"
+
 	"github.com/kubernaut/gateway-contract/support/faultproxy"
 	"github.com/kubernaut/gateway-contract/support/gatewayproc"
 	"github.com/kubernaut/gateway-contract/support/lifecycle"
@@ -59,10 +61,16 @@ func (h *Harness) StartGateway(ctx context.Context, name string, extra ...string
 	if h.Settings.ContractMode() {
 		return nil, ErrContractMode
 	}
+	return h.startGatewayOn(ctx, name, h.admin, h.Identity.Token, extra...)
+}
+
+// startGatewayOn launches a gateway whose fault proxy leads to the API server of admin, with the
+// gateway's ServiceAccount token of that cluster.
+func (h *Harness) startGatewayOn(ctx context.Context, name string, admin *rest.Config, token string, extra ...string) (*Gateway, error) {
 	g := &Gateway{Name: name, bounds: h.Settings.Timeouts}
 	err := lifecycle.Setup(ctx, []lifecycle.Stage{
 		{Name: "fault proxy", Run: func(ctx context.Context, undo *lifecycle.Stack) error {
-			opts, err := faultproxy.OptionsFromREST(h.admin)
+			opts, err := faultproxy.OptionsFromREST(admin)
 			if err != nil {
 				return err
 			}
@@ -77,7 +85,7 @@ func (h *Harness) StartGateway(ctx context.Context, name string, extra ...string
 		}},
 		{Name: "process", Run: func(ctx context.Context, undo *lifecycle.Stack) error {
 			kubeconfig := filepath.Join(h.workDir, fmt.Sprintf("kubeconfig-%s-%p", name, g))
-			if err := gatewayproc.WriteKubeconfig(kubeconfig, g.Proxy.URL(), g.Proxy.CAData(), h.Identity.Token); err != nil {
+			if err := gatewayproc.WriteKubeconfig(kubeconfig, g.Proxy.URL(), g.Proxy.CAData(), token); err != nil {
 				return err
 			}
 			undo.Push("the kubeconfig "+kubeconfig, func(context.Context) error { return os.Remove(kubeconfig) })

@@ -42,7 +42,7 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 // options are the parsed command line.
 type options struct {
 	catalog, out, title, generatedAt string
-	gate                             bool
+	gate, noFlaky                    bool
 	patterns                         []string
 }
 
@@ -73,6 +73,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	gateErr := r.Gate()
 	fmt.Fprintln(stdout, r.SummaryLine(opts.out, opts.gate, gateErr))
+	if sc := r.Summary.Scenarios; opts.noFlaky && (sc.Flaky > 0 || sc.Failed > 0 || sc.Other > 0) {
+		fmt.Fprintf(stderr, "trace: %d flaky and %d failed scenarios across the runs (--no-flaky); see %s\n", sc.Flaky, sc.Failed+sc.Other, filepath.Join(opts.out, report.MarkdownFile))
+		return exitGate
+	}
 	if gateErr == nil {
 		return exitOK
 	}
@@ -91,6 +95,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.catalog, "catalog", "features/requirements.yaml", "requirement catalog (YAML)")
 	fs.StringVar(&o.out, "out", "reports", "directory for traceability.{md,html,json}")
 	fs.BoolVar(&o.gate, "gate", true, "exit 1 on traceability errors; --gate=false for exploratory runs")
+	fs.BoolVar(&o.noFlaky, "no-flaky", false, "also exit 1 when a scenario failed in any run or is flaky across them (make flake)")
 	fs.StringVar(&o.title, "title", report.DefaultTitle, "report title")
 	fs.StringVar(&o.generatedAt, "generated-at", "", "free text shown as the generation time (none by default, for reproducible output)")
 	for {

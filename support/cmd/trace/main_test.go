@@ -51,7 +51,7 @@ func TestRun(t *testing.T) {
 			name:      "gate off, flags after files",
 			args:      []string{"--catalog", fullCatalog, cuke("tags.json"), "--gate=false", "--title", "Exploratory"},
 			code:      exitOK,
-			stdout:    []string{"Gate: off (--gate=false)"},
+			stdout:    []string{"Gate: off"},
 			stderr:    []string{"traceability gate failed"},
 			wantFiles: true, wantRuns: 1,
 		},
