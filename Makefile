@@ -93,3 +93,11 @@ clean-cluster:
 
 clean:
 	rm -rf reports bin
+
+## soak: 1,000 alerts through 2 real Alertmanagers into a dedicated gateway under a seeded schedule
+## of faults and a SIGKILL, then a check from the cluster; SOAK_FLAGS='--size=ci' is the CI size,
+## '--seed N' replays a schedule; writes reports/soak.json (see support/cmd/soak)
+.PHONY: soak
+SOAK_FLAGS ?=
+soak:
+	$(GO) run ./support/cmd/soak $(SOAK_FLAGS)

@@ -37,6 +37,9 @@ func attachEvidence(ctx context.Context, st *scenario) context.Context {
 		atts = append(atts, text("events-"+ns+".yaml", st.eventsYAML(bg, ns)))
 	}
 	st.mu.Lock()
+	if st.soakLog != "" {
+		atts = append(atts, text("soak.log", st.soakLog))
+	}
 	if len(st.containerFaults) > 0 {
 		atts = append(atts, text("control-plane-container-faults.log", strings.Join(st.containerFaults, "\n")))
 	}

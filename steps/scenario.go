@@ -25,6 +25,7 @@ import (
 	"github.com/kubernaut/gateway-contract/support/harness"
 	"github.com/kubernaut/gateway-contract/support/lifecycle"
 	"github.com/kubernaut/gateway-contract/support/poll"
+	"github.com/kubernaut/gateway-contract/support/soak"
 )
 
 // scenario is the state of one running scenario.
@@ -54,6 +55,8 @@ type scenario struct {
 	undo            lifecycle.Stack    // what the scenario set up, undone in reverse by after
 	cluster         *harness.Dedicated // a control plane of the scenario's own, when it has one
 	containerFaults []string           // evidence of the faults of that control plane's container
+	soak            *soak.Report       // the scenario\'s soak, when it ran one
+	soakLog         string             // its timeline and summary
 	failed          bool               // set by after, for the undos that keep a failed scenario's namespace
 }
 
@@ -85,6 +88,7 @@ func Initializer(h *harness.Harness) func(*godog.ScenarioContext) {
 		registerAlertmanagerSteps(sc)
 		registerNamespaceSteps(sc)
 		registerContainerFaultSteps(sc)
+		registerSoakSteps(sc)
 	}
 }
 

@@ -1,0 +1,143 @@
+package soak
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os/exec"
+	"syscall"
+	"time"
+
+	"github.com/kubernaut/gateway-contract/gateway/api/v1alpha1"
+	"github.com/kubernaut/gateway-contract/support/faultproxy"
+	"github.com/kubernaut/gateway-contract/support/gatewayproc"
+)
+
+// kill SIGKILLs the gateway and restarts it on the same address (harness.Gateway.Restart).
+//
+// A SIGKILL takes the process's counters with it, so they are read just before; for that
+// reading to be final, nothing may be counted between it and the kill. Hence the freeze: every
+// rule still in force is ended (a rule outranks a later one, and a latency rule forwards its
+// request after the delay), every API call in the soak's namespaces is answered 503, the calls
+// already forwarded are waited out, and the created and deduplicated counters must then hold
+// still for the Consistently window. The gateway keeps receiving, retrying and failing requests
+// throughout (FreezeHits counts its refused calls), so the kill still lands on a busy process
+// with requests in flight; what it cannot land on is a write that the API took and the process
+// did not count yet, which would be a metrics artefact of the crash, not a gateway defect.
+func (r *run) kill(ctx context.Context, f Fault) error {
+	if err := at(ctx, r.t0.Add(f.At)); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rec := r.records[f.Index-1]
+	rec.Started, rec.Action = r.offset(time.Now()), "SIGKILL, then a restart on the same address"
+	for _, rf := range r.rules {
+		rf.handle.Remove()
+		rf.ended = true
+	}
+	freeze := make([]*faultproxy.RuleHandle, 0, len(r.namespaces))
+	for _, ns := range r.namespaces {
+		freeze = append(freeze, r.gw.Proxy.AddRule(faultproxy.Rule{
+			Name:   fmt.Sprintf("soak fault #%d: freeze %s for the SIGKILL", f.Index, ns),
+			Match:  faultproxy.Match{Resource: v1alpha1.ResourcePlural, Namespace: ns},
+			Action: faultproxy.Status{Code: http.StatusServiceUnavailable},
+		}))
+	}
+	defer func() {
+		for _, h := range freeze {
+			h.Remove()
+		}
+	}()
+	if err := r.bounds.Await(ctx, "the soak's forwarded API calls to end before the SIGKILL", r.noneInFlight); err != nil {
+		return err
+	}
+	counted, err := r.stillCounters(ctx)
+	if err != nil {
+		return err
+	}
+
+	old := r.gw.Process
+	killedAt := time.Now()
+	if err := r.gw.Restart(ctx, true); err != nil {
+		return err
+	}
+	exit, byKill := exitOf(old)
+	r.logs = append(r.logs, old.LogLines()...)
+	rec.Kill = &KillRecord{Pid: old.Pid(), Exit: exit, NewPid: r.gw.Process.Pid(), Restart: Duration(time.Since(killedAt)), Counted: counted}
+	for _, h := range freeze {
+		for _, hit := range h.Hits() {
+			if hit.Time.Before(killedAt) {
+				rec.Kill.FreezeHits++
+			}
+		}
+	}
+	rec.Fired = byKill
+	r.processes = append(r.processes, ProcessRecord{Pid: old.Pid(), Ended: "sigkill", Counters: counted})
+	r.printf("soak: +%s fault #%d sigkill: pid %d killed (%s) having counted %d created; pid %d ready %s later; %d API calls refused during the freeze",
+		r.offset(killedAt), f.Index, old.Pid(), exit, counted.Created, rec.Kill.NewPid, rec.Kill.Restart, rec.Kill.FreezeHits)
+	return nil
+}
+
+// noneInFlight holds when the proxy has no request of the soak's namespaces open.
+func (r *run) noneInFlight(context.Context) (bool, string, error) {
+	n := 0
+	for _, ns := range r.namespaces {
+		for _, rec := range r.gw.Proxy.Requests(ns) {
+			if rec.InFlight {
+				n++
+			}
+		}
+	}
+	return n == 0, fmt.Sprintf("%d calls in flight", n), nil
+}
+
+// stillCounters reads the current process's counters once its created and deduplicated counts
+// have held still for the Consistently window.
+func (r *run) stillCounters(ctx context.Context) (Counters, error) {
+	var first, last Counters
+	err := r.bounds.Await(ctx, "the gateway's /metrics to answer", func(ctx context.Context) (bool, string, error) {
+		c, err := r.scrape(ctx)
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		first = c
+		return true, "", nil
+	})
+	if err != nil {
+		return Counters{}, err
+	}
+	err = r.bounds.Hold(ctx, "the gateway's created and deduplicated counters hold still under the freeze", func(ctx context.Context) (bool, string, error) {
+		c, err := r.scrape(ctx)
+		if err != nil {
+			return false, "", err
+		}
+		last = c
+		return c.Created == first.Created && c.Deduplicated == first.Deduplicated,
+			fmt.Sprintf("created %d then %d, deduplicated %d then %d", first.Created, c.Created, first.Deduplicated, c.Deduplicated), nil
+	})
+	return last, err
+}
+
+func (r *run) scrape(ctx context.Context) (Counters, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.bounds.Request)
+	defer cancel()
+	return scrape(ctx, r.gw.Process.URL(), r.h.Scraper.Token)
+}
+
+// exitOf says how a killed process ended, and whether it was by SIGKILL: the evidence of the
+// fault is the operating system's own account.
+func exitOf(p *gatewayproc.Process) (string, bool) {
+	err := p.ExitErr()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return "signal " + ws.Signal().String(), ws.Signal() == syscall.SIGKILL
+		}
+	}
+	if err == nil {
+		return "exited 0", false
+	}
+	return err.Error(), false
+}
