@@ -13,7 +13,8 @@ const (
 	FieldSignalFingerprint = "spec.signalFingerprint"
 )
 
-// Label keys and values the gateway puts on every RemediationRequest it creates.
+// Label and annotation keys, and label values, the gateway puts on every RemediationRequest it
+// creates.
 const (
 	LabelManagedBy         = "app.kubernetes.io/managed-by"
 	LabelSignalFingerprint = "kubernaut.ai/signal-fingerprint"
@@ -22,6 +23,10 @@ const (
 	// LabelOriginNamespace is set only on objects placed in the fallback namespace; it keeps the
 	// namespace the signal came from, or OriginClusterScoped when it had none.
 	LabelOriginNamespace = "kubernaut.ai/origin-namespace"
+
+	// AnnotationSender is the annotation holding the authenticated username of the caller whose
+	// signal created the RemediationRequest. Later occurrences, whoever sends them, do not change it.
+	AnnotationSender = "kubernaut.ai/sender"
 
 	// ManagedByGateway is the value of LabelManagedBy.
 	ManagedByGateway = "kubernaut-gateway"

@@ -19,6 +19,7 @@ import (
 	"k8s.io/klog/v2"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/kubernaut/gateway-contract/gateway/internal/auth"
 	"github.com/kubernaut/gateway-contract/gateway/internal/config"
 	"github.com/kubernaut/gateway-contract/gateway/internal/kubeclient"
 	"github.com/kubernaut/gateway-contract/gateway/internal/kuberetry"
@@ -87,7 +88,25 @@ func serve(cfg *config.Config, log *slog.Logger) error {
 				"backoff", r.Backoff.String(), "op", r.Op, "error", r.Err.Error())
 		},
 	}
+	guard, err := auth.New(auth.Config{
+		REST:           restCfg,
+		CallTimeout:    cfg.APICallTimeout,
+		LookupTimeout:  cfg.RequestDeadline,
+		Attempts:       cfg.RetryAttempts,
+		InitialBackoff: cfg.RetryInitialBackoff,
+		AuthnCacheTTL:  cfg.AuthnCacheTTL,
+		AllowCacheTTL:  cfg.AuthzAllowCacheTTL,
+		DenyCacheTTL:   cfg.AuthzDenyCacheTTL,
+		Metrics:        m,
+	})
+	if err != nil {
+		return err
+	}
+	if auth.Mutation != "" {
+		log.Warn("MUTANT BUILD: for the contract suite's must-fail proof only, never deploy", "mutation", auth.Mutation)
+	}
 	srv := server.New(server.Options{
+		Auth: guard,
 		Processor: &remediation.Service{
 			Client:            kube,
 			Retry:             policy,

@@ -18,6 +18,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubernaut/gateway-contract/gateway/api/v1alpha1"
@@ -30,8 +32,15 @@ func TestHelpAndBadFlags(t *testing.T) {
 	assert.Equal(t, 2, run([]string{"--retry-attempts=0"}))
 }
 
+// senderToken is the one token fakeAPI's TokenReview accepts, as senderName.
+const (
+	senderToken = "sender-token"
+	senderName  = "system:serviceaccount:monitoring:alertmanager"
+)
+
 // fakeAPI is just enough of an API server for one RemediationRequest: discovery, list, create, get
-// and status update. Lists are slow, to keep a request in flight during shutdown.
+// and status update, plus TokenReview (senderToken only) and SubjectAccessReview (everything
+// allowed). Lists are slow, to keep a request in flight during shutdown.
 type fakeAPI struct {
 	mu        sync.Mutex
 	objects   map[string]*v1alpha1.RemediationRequest
@@ -45,6 +54,22 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	path := strings.TrimPrefix(r.URL.Path, base)
 	switch {
+	case r.URL.Path == "/apis/authentication.k8s.io/v1/tokenreviews":
+		var tr authenticationv1.TokenReview
+		_ = json.NewDecoder(r.Body).Decode(&tr)
+		if tr.Spec.Token == senderToken {
+			tr.Status = authenticationv1.TokenReviewStatus{Authenticated: true, User: authenticationv1.UserInfo{Username: senderName}}
+		} else {
+			tr.Status = authenticationv1.TokenReviewStatus{Error: "invalid bearer token"}
+		}
+		w.WriteHeader(http.StatusCreated)
+		_ = json.NewEncoder(w).Encode(tr)
+	case r.URL.Path == "/apis/authorization.k8s.io/v1/subjectaccessreviews":
+		var sar authorizationv1.SubjectAccessReview
+		_ = json.NewDecoder(r.Body).Decode(&sar)
+		sar.Status.Allowed = true
+		w.WriteHeader(http.StatusCreated)
+		_ = json.NewEncoder(w).Encode(sar)
 	case r.URL.Path == base:
 		_ = json.NewEncoder(w).Encode(metav1.APIResourceList{
 			TypeMeta:     metav1.TypeMeta{Kind: "APIResourceList", APIVersion: "v1"},
@@ -147,8 +172,21 @@ current-context: x
 	body, err := os.ReadFile("../../internal/signal/testdata/single-node-target.json")
 	require.NoError(t, err)
 	inflight := make(chan int, 1)
+	post := func(token string) (*http.Response, error) {
+		req, err := http.NewRequest(http.MethodPost, base+"/api/v1/signals/prometheus", bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		return http.DefaultClient.Do(req)
+	}
+	resp, err = post("forged")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "the wiring authenticates")
 	go func() {
-		resp, err := http.Post(base+"/api/v1/signals/prometheus", "application/json", bytes.NewReader(body))
+		resp, err := post(senderToken)
 		if err != nil {
 			inflight <- -1
 			return
@@ -182,6 +220,7 @@ current-context: x
 		}
 		require.NotNil(t, rr)
 		assert.EqualValues(t, 1, rr.Status.Deduplication.OccurrenceCount)
+		assert.Equal(t, senderName, rr.Annotations[v1alpha1.AnnotationSender])
 		return rr.Spec.SignalFingerprint
 	}())
 	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {

@@ -33,6 +33,12 @@ type Config struct {
 	ShutdownDelay         time.Duration
 	ShutdownTimeout       time.Duration
 	LogLevel              slog.Level
+	// AuthnCacheTTL, AuthzAllowCacheTTL and AuthzDenyCacheTTL are how long an accepted token, an
+	// allowed and a refused permission are remembered. There is deliberately no setting that turns
+	// authentication or authorization off.
+	AuthnCacheTTL      time.Duration
+	AuthzAllowCacheTTL time.Duration
+	AuthzDenyCacheTTL  time.Duration
 }
 
 // EnvName is the environment fallback of a flag: GATEWAY_ and the name in upper snake case.
@@ -119,6 +125,9 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	dur(&c.ShutdownDelay, "shutdown-delay", 0, "time between readyz turning 503 and the server stopping")
 	dur(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "time in-flight requests get to finish")
 	str(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	dur(&c.AuthnCacheTTL, "authn-cache-ttl", 2*time.Minute, "how long an accepted bearer token is cached (0 = ask TokenReview every time)")
+	dur(&c.AuthzAllowCacheTTL, "authz-allow-cache-ttl", 30*time.Second, "how long an allowed SubjectAccessReview is cached")
+	dur(&c.AuthzDenyCacheTTL, "authz-deny-cache-ttl", 10*time.Second, "how long a refused SubjectAccessReview is cached")
 
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -158,5 +167,8 @@ func (c *Config) validate() []error {
 	check(c.KubeBurst > 0, "--kube-burst must be positive")
 	check(c.ShutdownDelay >= 0, "--shutdown-delay must not be negative")
 	check(c.ShutdownTimeout > 0, "--shutdown-timeout must be positive")
+	check(c.AuthnCacheTTL >= 0, "--authn-cache-ttl must not be negative")
+	check(c.AuthzAllowCacheTTL >= 0, "--authz-allow-cache-ttl must not be negative")
+	check(c.AuthzDenyCacheTTL >= 0, "--authz-deny-cache-ttl must not be negative")
 	return errs
 }

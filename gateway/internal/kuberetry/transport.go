@@ -40,6 +40,10 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
+// WrappedRoundTripper lets client-go reach the transport below to cancel a timed-out request
+// (without it, client-go logs "unable to cancel request" on every timeout).
+func (t *transport) WrappedRoundTripper() http.RoundTripper { return t.next }
+
 // TransportError is a connection failure hidden from client-go's GET retry (see WrapTransport).
 // It deliberately has no Unwrap method: client-go finds syscall.ECONNRESET and io.EOF through
 // unwrapping and by matching a few messages, and would retry on its own.

@@ -19,6 +19,21 @@ const (
 	ClassPermanent          = "permanent"
 )
 
+// Stages of the caller checks, the values of the auth metrics' stage label.
+const (
+	StageAuthentication = "authentication"
+	StageAuthorization  = "authorization"
+)
+
+// Outcomes of a caller check, the values of gateway_auth_decisions_total's outcome label.
+// Unauthenticated occurs only at the authentication stage and Forbidden only at authorization.
+const (
+	OutcomeAllowed         = "allowed"
+	OutcomeUnauthenticated = "unauthenticated"
+	OutcomeForbidden       = "forbidden"
+	OutcomeError           = "error"
+)
+
 // Metrics holds every collector the gateway updates.
 type Metrics struct {
 	// Registry serves /metrics.
@@ -32,6 +47,16 @@ type Metrics struct {
 	APIRetries   *prometheus.CounterVec // {reason}
 	APIErrors    *prometheus.CounterVec // {class}
 	HTTPDuration *prometheus.HistogramVec
+
+	// AuthDecisions counts caller checks {stage, outcome}: one per authentication, and one per
+	// authorization question (a batch touching three namespaces asks three).
+	AuthDecisions *prometheus.CounterVec
+	// AuthReviewRequests counts the HTTP requests made to TokenReview and SubjectAccessReview
+	// {stage}, retries included.
+	AuthReviewRequests *prometheus.CounterVec
+	// AuthCacheHits counts the decisions answered without a review call {stage}; package auth
+	// explains how it is derived.
+	AuthCacheHits *prometheus.CounterVec
 }
 
 // New registers the gateway's metrics, plus the Go and process collectors, on a new registry.
@@ -64,10 +89,23 @@ func New(retryReasons []string) *Metrics {
 			Help:    "HTTP request duration by handler and status code.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"handler", "code"}),
+		AuthDecisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_auth_decisions_total",
+			Help: "Caller checks by stage (authentication, authorization) and outcome (allowed, unauthenticated, forbidden, error).",
+		}, []string{"stage", "outcome"}),
+		AuthReviewRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_auth_review_requests_total",
+			Help: "HTTP requests made to the TokenReview (authentication) and SubjectAccessReview (authorization) APIs, retries included.",
+		}, []string{"stage"}),
+		AuthCacheHits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_auth_cache_hits_total",
+			Help: "Caller checks answered from the gateway's cache, without a review request.",
+		}, []string{"stage"}),
 	}
 	m.Registry.MustRegister(
 		m.Received, m.Created, m.Deduplicated, m.Ignored, m.Rejected,
 		m.APIRetries, m.APIErrors, m.HTTPDuration,
+		m.AuthDecisions, m.AuthReviewRequests, m.AuthCacheHits,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -81,5 +119,15 @@ func New(retryReasons []string) *Metrics {
 	}
 	m.APIErrors.WithLabelValues(ClassTransientExhausted)
 	m.APIErrors.WithLabelValues(ClassPermanent)
+	for stage, outcomes := range map[string][]string{
+		StageAuthentication: {OutcomeAllowed, OutcomeUnauthenticated, OutcomeError},
+		StageAuthorization:  {OutcomeAllowed, OutcomeForbidden, OutcomeError},
+	} {
+		for _, outcome := range outcomes {
+			m.AuthDecisions.WithLabelValues(stage, outcome)
+		}
+		m.AuthReviewRequests.WithLabelValues(stage)
+		m.AuthCacheHits.WithLabelValues(stage)
+	}
 	return m
 }

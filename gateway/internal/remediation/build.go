@@ -19,12 +19,18 @@ func (s *Service) build(sig *signal.Signal, namespace, name string, fallback boo
 	if fallback {
 		labels[v1alpha1.LabelOriginNamespace] = originNamespace(sig.Namespace)
 	}
+	var annotations map[string]string
+	if sig.Sender != "" {
+		// Only the creator's: recording an occurrence touches status alone, so the first sender stays.
+		annotations = map[string]string{v1alpha1.AnnotationSender: sig.Sender}
+	}
 	return &v1alpha1.RemediationRequest{
 		TypeMeta: metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: v1alpha1.Kind},
 		ObjectMeta: metav1.ObjectMeta{
-			Name:      name,
-			Namespace: namespace,
-			Labels:    labels,
+			Name:        name,
+			Namespace:   namespace,
+			Labels:      labels,
+			Annotations: annotations,
 		},
 		Spec: v1alpha1.RemediationRequestSpec{
 			SignalFingerprint: sig.Fingerprint,

@@ -77,10 +77,7 @@ var errRestart = errors.New("remediation request changed under us")
 // Process records one firing signal: as an occurrence of its active RemediationRequest, or as a new
 // one. Errors are *kuberetry.UnavailableError when a retry could succeed, and permanent otherwise.
 func (s *Service) Process(ctx context.Context, sig *signal.Signal) (Outcome, error) {
-	namespace, fallback := sig.Namespace, false
-	if sig.ClusterScoped() || len(validation.IsDNS1123Label(sig.Namespace)) > 0 {
-		namespace, fallback = s.FallbackNamespace, true
-	}
+	namespace, fallback := s.Namespace(sig)
 	for round := 0; round < maxRounds; round++ {
 		items, err := s.list(ctx, namespace, sig.Fingerprint)
 		if err != nil {
@@ -121,6 +118,18 @@ func (s *Service) Process(ctx context.Context, sig *signal.Signal) (Outcome, err
 	}
 	return Outcome{}, &kuberetry.UnavailableError{Op: "process signal", Attempts: maxRounds, Reason: "contention",
 		Err: fmt.Errorf("remediation requests of fingerprint %s kept changing", sig.Fingerprint)}
+}
+
+// Namespace is where Process writes sig's RemediationRequest, decided from the signal alone: its
+// own namespace, or the fallback namespace (fallback true) for cluster-scoped signals and for
+// namespaces that cannot exist (not a DNS-1123 label, so no API call is made in them). Process
+// still moves to the fallback namespace when the API reports the namespace missing or terminating.
+// The HTTP layer authorizes the sender in this namespace, so this is the one place of the rule.
+func (s *Service) Namespace(sig *signal.Signal) (namespace string, fallback bool) {
+	if sig.ClusterScoped() || len(validation.IsDNS1123Label(sig.Namespace)) > 0 {
+		return s.FallbackNamespace, true
+	}
+	return sig.Namespace, false
 }
 
 // joinExisting handles a create that lost the race for a name: the winner's object is the active one

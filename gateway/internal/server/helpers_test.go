@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubernaut/gateway-contract/gateway/api/v1alpha1"
+	"github.com/kubernaut/gateway-contract/gateway/internal/auth"
 	"github.com/kubernaut/gateway-contract/gateway/internal/kuberetry"
 	"github.com/kubernaut/gateway-contract/gateway/internal/kubetest"
 	"github.com/kubernaut/gateway-contract/gateway/internal/logging"
@@ -25,6 +27,12 @@ import (
 )
 
 const fallbackNS = "kubernaut-system"
+
+// The default caller of every test request: allowed everywhere (see fakeIdentity).
+const (
+	senderToken = "sender-token"
+	senderName  = "system:serviceaccount:monitoring:alertmanager"
+)
 
 var now = time.Date(2026, 11, 26, 2, 0, 0, 0, time.UTC)
 
@@ -38,6 +46,7 @@ func (r *readiness) Ready(context.Context) error {
 }
 
 type gateway struct {
+	ids     *fakeIdentity
 	faults  *kubetest.Faults
 	client  client.Client
 	metrics *metrics.Metrics
@@ -48,7 +57,12 @@ type gateway struct {
 
 func newGateway(tb testing.TB, objs ...client.Object) *gateway {
 	tb.Helper()
-	g := &gateway{faults: &kubetest.Faults{}, ready: &readiness{}, metrics: metrics.New(kuberetry.TransientReasons)}
+	return newGatewayWithLogger(tb, logging.Discard(), objs...)
+}
+
+func newGatewayWithLogger(tb testing.TB, log *slog.Logger, objs ...client.Object) *gateway {
+	tb.Helper()
+	g := &gateway{ids: newFakeIdentity(), faults: &kubetest.Faults{}, ready: &readiness{}, metrics: metrics.New(kuberetry.TransientReasons)}
 	g.client = kubetest.NewClient(g.faults, objs...)
 	policy := &kuberetry.Policy{
 		Attempts: 3, InitialBackoff: time.Millisecond, MaxBackoff: time.Millisecond, CallTimeout: time.Second,
@@ -57,9 +71,10 @@ func newGateway(tb testing.TB, objs ...client.Object) *gateway {
 	}
 	g.srv = server.New(server.Options{
 		Processor:             &remediation.Service{Client: g.client, Retry: policy, FallbackNamespace: fallbackNS, Now: func() time.Time { return now }},
+		Auth:                  auth.NewGuard(g.ids.authenticator(), g.ids.authorizer(), g.metrics),
 		Readiness:             g.ready,
 		Metrics:               g.metrics,
-		Logger:                logging.Discard(),
+		Logger:                log,
 		MaxBodyBytes:          64 << 10,
 		RequestDeadline:       5 * time.Second,
 		UnavailableRetryAfter: 5 * time.Second,
@@ -69,8 +84,11 @@ func newGateway(tb testing.TB, objs ...client.Object) *gateway {
 	return g
 }
 
+// do sends a request as the default sender; headers (name, value pairs) override, so
+// "Authorization", "" sends none.
 func (g *gateway) do(method, path, contentType string, body []byte, headers ...string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(method, path, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+senderToken)
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
@@ -86,8 +104,8 @@ func (g *gateway) postAlerts(body []byte, headers ...string) *httptest.ResponseR
 	return g.do(http.MethodPost, server.PathPrometheus, "application/json", body, headers...)
 }
 
-func (g *gateway) postEvent(body []byte) *httptest.ResponseRecorder {
-	return g.do(http.MethodPost, server.PathKubernetesEvent, "application/json", body)
+func (g *gateway) postEvent(body []byte, headers ...string) *httptest.ResponseRecorder {
+	return g.do(http.MethodPost, server.PathKubernetesEvent, "application/json", body, headers...)
 }
 
 func (g *gateway) items(tb testing.TB) []v1alpha1.RemediationRequest {

@@ -14,6 +14,14 @@ const (
 	SlugKubernetesUnavailable = "kubernetes-unavailable"
 	SlugKubernetesError       = "kubernetes-error"
 	SlugNotFound              = "not-found"
+	// SlugUnauthenticated (401, with WWW-Authenticate: Bearer): no valid bearer token.
+	SlugUnauthenticated = "unauthenticated"
+	// SlugForbidden (403): the sender may not create RemediationRequests in a namespace the request
+	// writes to, or may not read /metrics.
+	SlugForbidden = "forbidden"
+	// SlugAuthUnavailable (503, with Retry-After): the TokenReview or SubjectAccessReview could
+	// not be made, so the caller could not be checked.
+	SlugAuthUnavailable = "auth-unavailable"
 )
 
 const problemTypeBase = "https://kubernaut.ai/problems/"
@@ -26,6 +34,9 @@ var problemTitles = map[string]string{
 	SlugKubernetesUnavailable: "Kubernetes API unavailable",
 	SlugKubernetesError:       "Kubernetes API error",
 	SlugNotFound:              "Not found",
+	SlugUnauthenticated:       "Unauthenticated",
+	SlugForbidden:             "Forbidden",
+	SlugAuthUnavailable:       "Authentication or authorization unavailable",
 }
 
 // Problem is an RFC 7807 problem details document, extended with the request ID.

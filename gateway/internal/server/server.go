@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/apiserver/pkg/authentication/user"
 
 	"github.com/kubernaut/gateway-contract/gateway/internal/logging"
 	"github.com/kubernaut/gateway-contract/gateway/internal/metrics"
@@ -31,6 +32,18 @@ const (
 // Processor persists one firing signal; *remediation.Service is the production implementation.
 type Processor interface {
 	Process(ctx context.Context, sig *signal.Signal) (remediation.Outcome, error)
+	// Namespace is where Process writes sig's RemediationRequest (before any fallback that the API's
+	// answers force); the sender is authorized there.
+	Namespace(sig *signal.Signal) (namespace string, fallback bool)
+}
+
+// Guard authenticates and authorizes callers; *auth.Guard is the production implementation.
+// Errors wrap auth.ErrUnauthenticated (401), are *auth.ForbiddenError (403), or else mean that the
+// check could not be made (503).
+type Guard interface {
+	Authenticate(ctx context.Context, r *http.Request) (user.Info, error)
+	AuthorizeSignals(ctx context.Context, u user.Info, namespaces []string) error
+	AuthorizeMetrics(ctx context.Context, u user.Info) error
 }
 
 // ReadinessChecker says whether the Kubernetes API can serve the gateway's work.
@@ -38,9 +51,11 @@ type ReadinessChecker interface {
 	Ready(ctx context.Context) error
 }
 
-// Options configures a Server. Processor, Readiness and Metrics are required.
+// Options configures a Server. Processor, Auth, Readiness and Metrics are required: there is no
+// way to serve signals or metrics without authentication.
 type Options struct {
 	Processor Processor
+	Auth      Guard
 	Readiness ReadinessChecker
 	Metrics   *metrics.Metrics
 	// Logger receives request logs; nil means slog.Default.
@@ -62,8 +77,12 @@ type Server struct {
 	shuttingDown atomic.Bool
 }
 
-// New returns a Server; it does not listen (see Handler).
+// New returns a Server; it does not listen (see Handler). It panics without opts.Auth: a gateway
+// that does not check its callers must not be buildable by leaving a field out.
 func New(opts Options) *Server {
+	if opts.Auth == nil {
+		panic("server: Options.Auth is required")
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -93,24 +112,29 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle(PathHealthz, s.instrument("healthz", http.HandlerFunc(s.healthz)))
 	mux.Handle(PathReadyz, s.instrument("readyz", http.HandlerFunc(s.readyz)))
 	mux.Handle(PathMetrics, s.instrument("metrics",
-		promhttp.HandlerFor(s.opts.Metrics.Registry, promhttp.HandlerOpts{})))
+		s.metricsHandler(promhttp.HandlerFor(s.opts.Metrics.Registry, promhttp.HandlerOpts{}))))
 	mux.Handle("/", s.instrument("not-found", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, SlugNotFound, "no such endpoint: "+r.URL.Path)
 	})))
 	return mux
 }
 
-// instrument gives the request its ID and logger, and records duration and an access log line.
+// instrument gives the request its ID and logger, and records duration and an access log line. The
+// access line carries the sender once the handler has authenticated one (see withSender).
 func (s *Server) instrument(handler string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := requestID(r)
 		w.Header().Set(HeaderRequestID, id)
 		log := s.log.With("request_id", id)
-		ctx := logging.WithLogger(withRequestID(r.Context(), id), log)
+		info := &requestInfo{}
+		ctx := logging.WithLogger(withRequestInfo(withRequestID(r.Context(), id), info), log)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r.WithContext(ctx))
 		elapsed := time.Since(start)
+		if info.sender != "" {
+			log = log.With("sender", info.sender)
+		}
 		s.opts.Metrics.HTTPDuration.WithLabelValues(handler, strconv.Itoa(rec.status)).Observe(elapsed.Seconds())
 		level := slog.LevelInfo
 		if handler == "healthz" || handler == "readyz" || handler == "metrics" {

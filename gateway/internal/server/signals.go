@@ -56,8 +56,12 @@ func parseEvent(body []byte, received time.Time) ([]signal.Signal, error) {
 	return []signal.Signal{s}, nil
 }
 
-// signalHandler validates the request fully before any API call, so a rejected request writes
-// nothing, then processes every signal of it and answers for the batch as a whole.
+// signalHandler checks the caller and validates the request fully before any RemediationRequest
+// API call, so a refused or rejected request writes nothing, then processes every signal of it and
+// answers for the batch as a whole. The order of the checks (docs/design.md): 405 for the method;
+// authentication (401), so that a caller without a token learns nothing about validation; the
+// media type, size and payload (415, 413, 400); authorization in every namespace the batch writes
+// to (403, all or nothing); then the writes.
 func (s *Server) signalHandler(source string, parse parseFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		reject := func(status int, slug, detail string) {
@@ -70,6 +74,18 @@ func (s *Server) signalHandler(source string, parse parseFunc) http.HandlerFunc 
 			reject(http.StatusMethodNotAllowed, SlugMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path)
 			return
 		}
+		// One deadline for all the API work of the request: the reviews and the writes. The work must
+		// finish even when the client goes away or shutdown begins: a half-processed batch is only
+		// safe because redelivery is idempotent, so do not make it common.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.opts.RequestDeadline)
+		defer cancel()
+		caller, err := s.opts.Auth.Authenticate(ctx, r)
+		if err != nil {
+			s.refuse(w, r, source, err)
+			return
+		}
+		r = withSender(r, caller.GetName())
+		ctx = logging.WithLogger(ctx, logging.FromContext(r.Context())) // the sender's logger
 		if detail := checkJSONContentType(r.Header.Get("Content-Type")); detail != "" {
 			reject(http.StatusUnsupportedMediaType, SlugUnsupportedMediaType, detail)
 			return
@@ -91,12 +107,14 @@ func (s *Server) signalHandler(source string, parse parseFunc) http.HandlerFunc 
 			reject(http.StatusBadRequest, SlugInvalidPayload, err.Error())
 			return
 		}
+		if err := s.opts.Auth.AuthorizeSignals(ctx, caller, s.namespaces(signals)); err != nil {
+			s.refuse(w, r, source, err)
+			return
+		}
+		for i := range signals {
+			signals[i].Sender = caller.GetName()
+		}
 		s.opts.Metrics.Received.WithLabelValues(source).Add(float64(len(signals)))
-
-		// The work must finish even when the client goes away or shutdown begins: a half-processed
-		// batch is only safe because redelivery is idempotent, so do not make it common.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.opts.RequestDeadline)
-		defer cancel()
 		batch := s.processAll(ctx, source, signals)
 		switch {
 		case batch.transient != nil:
@@ -108,6 +126,29 @@ func (s *Server) signalHandler(source string, parse parseFunc) http.HandlerFunc 
 			writeJSON(w, batchStatus(batch.results), Response{RequestID: requestIDFrom(r.Context()), Results: batch.results})
 		}
 	}
+}
+
+// refuse answers a caller the Guard refused, or could not check.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, source string, err error) {
+	status, slug, detail := s.authProblem(w, err)
+	s.opts.Metrics.Rejected.WithLabelValues(source, strconv.Itoa(status)).Inc()
+	logAuthRefusal(r, status, slug, err)
+	writeProblem(w, r, status, slug, detail)
+}
+
+// namespaces are those the request writes to: the namespace the Processor chooses for each signal
+// that is not ignored (ignored signals write nothing, so they need no permission). A namespace the
+// API later reports missing or terminating makes the Processor fall back to its fallback
+// namespace without a further check; docs/design.md explains why.
+func (s *Server) namespaces(signals []signal.Signal) []string {
+	var out []string
+	for i := range signals {
+		if signals[i].IgnoreReason == "" {
+			ns, _ := s.opts.Processor.Namespace(&signals[i])
+			out = append(out, ns)
+		}
+	}
+	return out
 }
 
 // batchOutcome is the result of processing every signal of a request.

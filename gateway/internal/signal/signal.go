@@ -65,6 +65,9 @@ type Signal struct {
 	// IgnoreReason is set (IgnoreResolved, IgnoreNormalEvent) when the signal needs no
 	// RemediationRequest; such a signal is still reported in the response.
 	IgnoreReason string
+	// Sender is the authenticated username of the caller that sent the signal, set by the HTTP
+	// layer after authorization; the parsers leave it empty.
+	Sender string
 }
 
 // Fingerprint is the lowercase hex SHA-256 of "name:namespace:kind:targetName". The namespace is the
