@@ -27,6 +27,9 @@ import (
 	"github.com/kubernaut/gateway-contract/support/settings"
 )
 
+// serialTag marks scenarios that run alone, after the others (see TestFeatures).
+const serialTag = "@serial"
+
 // loader binds every setting to the test binary's flags; TestFeatures loads them once parsed.
 var loader = settings.Bind(flag.CommandLine)
 
@@ -73,27 +76,34 @@ func TestFeatures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := func(cucumber, junit, tagExpr string, tt *testing.T) int {
+	run := func(cucumber, junit, tagExpr string, concurrency int, tt *testing.T) int {
 		opts := s.Godog
 		opts.Format = fmt.Sprintf("%s,cucumber:%s,junit:%s", s.Godog.Format, filepath.Join(out, cucumber), filepath.Join(out, junit))
 		opts.FS = os.DirFS(root)
 		opts.Paths = paths // read through FS, so reports name features/<file>
 		opts.Tags = tagExpr
+		opts.Concurrency = concurrency
 		opts.TestingT = tt
 		return godog.TestSuite{Name: "gateway-contract", ScenarioInitializer: steps.Initializer(h), Options: &opts}.Run()
 	}
-	mainRun := run("cucumber.json", "junit.xml", andTags(s.Godog.Tags, "~"+strings.Join(qtags, " && ~")), t)
+	notQuarantined := "~" + strings.Join(qtags, " && ~")
+	mainRun := run("cucumber.json", "junit.xml", andTags(s.Godog.Tags, notQuarantined+" && ~"+serialTag), s.Godog.Concurrency, t)
+	// Scenarios that load the whole machine (the soak) run after the others, one at a time, so
+	// that they neither starve the scenarios beside them nor are starved by them.
+	if run("cucumber-serial.json", "junit-serial.xml", andTags(s.Godog.Tags, notQuarantined+" && "+serialTag), 1, t) != 0 {
+		mainRun = 1
+	}
 	// Quarantined scenarios still run, in their own pass, so that their failures reach the
 	// report (at the top, with the reason) without failing the build.
 	var quarantined []string
 	for _, q := range qtags {
 		quarantined = append(quarantined, andTags(s.Godog.Tags, q))
 	}
-	if run("cucumber-quarantine.json", "junit-quarantine.xml", strings.Join(quarantined, ","), nil) != 0 {
+	if run("cucumber-quarantine.json", "junit-quarantine.xml", strings.Join(quarantined, ","), s.Godog.Concurrency, nil) != 0 {
 		fmt.Fprintf(os.Stderr, "e2e: quarantined scenarios failed; see the top of %s\n", filepath.Join(out, report.MarkdownFile))
 	}
 	main := filepath.Join(out, "cucumber.json")
-	if err := report.MergeCucumber(main, main, filepath.Join(out, "cucumber-quarantine.json")); err != nil {
+	if err := report.MergeCucumber(main, main, filepath.Join(out, "cucumber-serial.json"), filepath.Join(out, "cucumber-quarantine.json")); err != nil {
 		t.Fatal(err)
 	}
 	rep, err := report.Generate(report.Inputs{

@@ -1,4 +1,4 @@
-@soak @launched-gateway
+@soak @serial @launched-gateway
 Feature: Under a storm of failures, nothing is lost and nothing is doubled
   As the SRE team that depends on every alert becoming remediation work
   I want the gateway to come through a long stretch of everything going wrong at once,

@@ -51,6 +51,10 @@ Feature: The gateway can be operated safely
   Scenario: The gateway holds no permission beyond its manifest, and lacks none of it
     Then the gateway's identity holds exactly the resource permissions of gateway/config/rbac/role.yaml
 
+  @BR-GATEWAY-032 @BR-GATEWAY-183
+  Scenario: A sender bound with the shipped sender role may raise signals, and do nothing else
+    Then a sender bound in this namespace holds exactly the resource permissions of gateway/config/rbac/sender_role.yaml
+
   @BR-GATEWAY-032
   Scenario Outline: The gateway may do what its work needs, and nothing else
     Then the gateway's identity <may or may not> <verb> <resource>
@@ -67,6 +71,10 @@ Feature: The gateway can be operated safely
       | may not        | get    | secrets                            |
       | may not        | list   | namespaces                         |
       | may not        | create | events                             |
+      | may            | create | token reviews                      |
+      | may            | create | access reviews                     |
+      | may not        | get    | token reviews                      |
+      | may not        | list   | access reviews                     |
 
   @BR-GATEWAY-040 @dedicated-gateway @launched-gateway
   Scenario: On shutdown, a signal in flight is completed and stored

@@ -1,27 +1,56 @@
 #!/usr/bin/env bash
-# Proves that the contract suite can fail: the resilience scenarios run against gateways started
-# with retries turned off (--retry-attempts=1). The run must fail, and the traceability report
-# must show the retry requirement failing. A suite that passes here proves nothing.
+# Proves that the contract suite can fail. Each proof breaks something on purpose and requires the
+# suite (or the soak's checker) to notice, and the traceability report to name the requirement:
+#   1. retries turned off (--retry-attempts=1): the resilience scenarios fail, BR-GATEWAY-018 failing;
+#   2. a gateway built with its authorizer replaced by "allow all" (the test-only build tag
+#      mutant_authz_allowall, never a runtime flag): the security scenarios fail, BR-GATEWAY-183 failing;
+#   3. remediation requests deleted behind the gateway's back during a soak: the soak reports
+#      exactly those as lost, and fails.
+# A suite that passes here proves nothing.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-out=reports/must-fail
-rm -rf "$out"; mkdir -p "$out"
-echo "must-fail: running @resilience scenarios against a gateway with --retry-attempts=1 (they must fail)"
-E2E_GATEWAY_ARGS="--retry-attempts=1" E2E_TAGS="@resilience" E2E_REPORT_DIR="$out" \
-  go test -count=1 -timeout 20m ./e2e >"$out/e2e.log" 2>&1
-status=$?
-if [ "$status" -eq 0 ]; then
-  echo "must-fail: FAILED: the suite passed against a gateway that does not retry; the resilience scenarios prove nothing (log: $out/e2e.log)"
-  exit 1
+root=reports/must-fail
+rm -rf "$root"; mkdir -p "$root"
+failed=0
+
+# proof NAME REQUIREMENT ENV... : the suite, run with ENV, must fail with REQUIREMENT failing.
+proof() {
+  local name=$1 req=$2; shift 2
+  local out="$root/$name"
+  mkdir -p "$out"
+  echo "must-fail: $name: running with $* (it must fail, with $req failing)"
+  env "$@" E2E_REPORT_DIR="$out" go test -count=1 -timeout 20m ./e2e -run TestFeatures >"$out/e2e.log" 2>&1
+  local status=$?
+  if [ "$status" -eq 0 ]; then
+    echo "must-fail: $name: FAILED: the suite passed; these scenarios prove nothing (log: $out/e2e.log)"
+    failed=1; return
+  fi
+  if [ ! -s "$out/traceability.json" ]; then
+    echo "must-fail: $name: FAILED: the run failed but wrote no report: it failed for another reason (log: $out/e2e.log)"
+    tail -20 "$out/e2e.log"; failed=1; return
+  fi
+  local verdict
+  verdict=$(go run ./support/cmd/trace verdict "$out/traceability.json" "$req")
+  if [ "$verdict" != "failing" ]; then
+    echo "must-fail: $name: FAILED: $req is '$verdict'; expected failing (log: $out/e2e.log)"
+    failed=1; return
+  fi
+  echo "must-fail: $name: ok: the suite failed and $req is failing, as it must"
+}
+
+proof no-retries BR-GATEWAY-018 E2E_GATEWAY_ARGS=--retry-attempts=1 E2E_TAGS=@resilience
+proof authorizer-allows-all BR-GATEWAY-183 E2E_GATEWAY_BUILD_TAGS=mutant_authz_allowall E2E_TAGS=@security
+
+out="$root/soak-delete-behind"
+mkdir -p "$out"
+echo "must-fail: soak: deleting 3 remediation requests behind the gateway's back (the soak must report them lost and fail)"
+if E2E_REPORT_DIR="$out" go run ./support/cmd/soak --size=ci --delete-behind 3 --report "$out/soak.json" >"$out/soak.log" 2>&1; then
+  echo "must-fail: soak: FAILED: the soak passed with 3 remediation requests deleted (log: $out/soak.log)"
+  failed=1
+elif grep -q '"deletedBehindAllLost": true' "$out/soak.json" 2>/dev/null; then
+  echo "must-fail: soak: ok: the soak failed and reported exactly the 3 deleted remediation requests as lost"
+else
+  echo "must-fail: soak: FAILED: the soak failed, but did not report exactly the deleted requests as lost (log: $out/soak.log)"
+  failed=1
 fi
-if [ ! -s "$out/traceability.json" ]; then
-  echo "must-fail: FAILED: the run failed, but wrote no traceability report: it failed for another reason (log: $out/e2e.log)"
-  tail -20 "$out/e2e.log"
-  exit 1
-fi
-verdict=$(go run ./support/cmd/trace verdict "$out/traceability.json" BR-GATEWAY-018)
-if [ "$verdict" != "failing" ]; then
-  echo "must-fail: FAILED: BR-GATEWAY-018 is '$verdict' against a gateway without retries; expected failing (log: $out/e2e.log)"
-  exit 1
-fi
-echo "must-fail: ok: with retries off the suite failed and BR-GATEWAY-018 is failing, as it must"
+exit $failed
