@@ -17,8 +17,10 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -107,6 +109,7 @@ func (h *Harness) stages() []lifecycle.Stage {
 		{Name: "clients", Run: func(context.Context, *lifecycle.Stack) error { return h.connect() }},
 		{Name: "crds", Run: h.installCRDs},
 		{Name: "namespaces", Run: h.sweepNamespaces},
+		{Name: "gateway namespaces", Run: h.ensureGatewayNamespaces},
 		{Name: "senders", Run: h.setupSender},
 		{Name: "alertmanager build", Run: func(ctx context.Context, _ *lifecycle.Stack) error {
 			var err error
@@ -119,7 +122,6 @@ func (h *Harness) stages() []lifecycle.Stage {
 	}
 	return append(st,
 		lifecycle.Stage{Name: "gateway identity", Run: h.setupIdentity},
-		lifecycle.Stage{Name: "fallback namespace", Run: h.ensureFallbackNamespace},
 		lifecycle.Stage{Name: "gateway build", Run: h.buildGateway},
 		lifecycle.Stage{Name: "gateway", Run: h.startSharedGateway},
 	)
@@ -195,7 +197,18 @@ func (h *Harness) installCRDs(ctx context.Context, undo *lifecycle.Stack) error 
 	})
 	if !had && len(crds) > 0 {
 		undo.Push("the CRDs of "+dir, func(ctx context.Context) error {
-			return envtest.UninstallCRDs(h.admin, envtest.CRDInstallOptions{CRDs: crds})
+			if err := envtest.UninstallCRDs(h.admin, envtest.CRDInstallOptions{CRDs: crds}); err != nil {
+				return err
+			}
+			// A CRD goes only once its objects are cleaned up: wait, so that a next run on the same
+			// cluster does not find it terminating.
+			return h.Settings.Timeouts.Await(ctx, "the CRD "+crdName+" to be gone", func(ctx context.Context) (bool, string, error) {
+				err := h.Client.Get(ctx, ctrlclient.ObjectKey{Name: crdName}, &apiextensionsv1.CustomResourceDefinition{})
+				if apierrors.IsNotFound(err) {
+					return true, "", nil
+				}
+				return false, "still there", err
+			})
 		})
 	}
 	if err != nil {
@@ -256,10 +269,40 @@ func (h *Harness) checkDeployedGateway(ctx context.Context, _ *lifecycle.Stack) 
 	})
 }
 
-// ensureFallbackNamespace creates the namespace the launched gateways fall back to, as a
-// deployment would. It is not a suite namespace: it carries no suite labels, so no sweep removes it.
-func (h *Harness) ensureFallbackNamespace(ctx context.Context, undo *lifecycle.Stack) error {
-	return gatewayproc.EnsureNamespace(ctx, h.Kube, h.Settings.FallbackNamespace, undo)
+// ensureGatewayNamespaces creates the namespace of the gateway's identities and the namespace
+// the gateways fall back to, as a deployment would, unless the cluster has them. They are not
+// suite namespaces: they carry no suite labels, so no sweep removes them; one this run created is
+// removed at its end, and the teardown waits until it is really gone, so that a next run on the
+// same cluster does not meet it terminating.
+func (h *Harness) ensureGatewayNamespaces(ctx context.Context, undo *lifecycle.Stack) error {
+	for _, name := range []string{h.gatewayNamespace(), h.Settings.FallbackNamespace} {
+		_, err := h.Kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+		switch {
+		case apierrors.IsAlreadyExists(err):
+		case err != nil:
+			return fmt.Errorf("creating the namespace %s: %w", name, err)
+		default:
+			undo.Push("namespace "+name, func(ctx context.Context) error { return h.removeNamespace(ctx, name) })
+		}
+	}
+	return nil
+}
+
+// removeNamespace deletes a namespace and waits, bounded, until it is gone.
+func (h *Harness) removeNamespace(ctx context.Context, name string) error {
+	if err := namespace.Delete(ctx, h.Kube, name, h.cleanupOptions()...); err != nil {
+		return err
+	}
+	return h.Settings.Timeouts.Until(ctx, h.Settings.Timeouts.NamespaceGone, "namespace "+name+" to be gone", func(ctx context.Context) (bool, string, error) {
+		ns, err := h.Kube.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return true, "", nil
+		}
+		if err != nil {
+			return false, "", err
+		}
+		return false, "phase " + string(ns.Status.Phase), nil
+	})
 }
 
 func (h *Harness) buildGateway(ctx context.Context, undo *lifecycle.Stack) error {
@@ -269,6 +312,10 @@ func (h *Harness) buildGateway(ctx context.Context, undo *lifecycle.Stack) error
 	}
 	h.workDir = dir
 	undo.Push("the work directory "+dir, func(context.Context) error { return os.RemoveAll(dir) })
+	if h.Settings.GatewayBinary != "" { // built beforehand (make mutation): launched as it is
+		h.binary = h.Settings.GatewayBinary
+		return nil
+	}
 	begin := time.Now()
 	if h.binary, err = gatewayproc.Build(ctx, h.workDir, h.Settings.GatewayBuildTags); err != nil {
 		return err
