@@ -101,3 +101,11 @@ clean:
 SOAK_FLAGS ?=
 soak:
 	$(GO) run ./support/cmd/soak $(SOAK_FLAGS)
+
+## bench-load: the gateway at the API server's limit, side by side with raw client-go in one run
+## (support/cmd/loadbench); prints a table, writes reports/perf.json and reports/perf.md.
+## LOADBENCH_FLAGS='-duration 3s -levels 1,16' changes the points.
+.PHONY: bench-load
+LOADBENCH_FLAGS ?=
+bench-load:
+	$(GO) run ./support/cmd/loadbench $(LOADBENCH_FLAGS)

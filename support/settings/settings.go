@@ -54,6 +54,10 @@ type Settings struct {
 	// GatewayBuildTags (E2E_GATEWAY_BUILD_TAGS) builds the launched gateway with Go build tags:
 	// the test-only mutants of `make e2e-must-fail` (never a runtime flag of the gateway).
 	GatewayBuildTags string
+	// GatewayBinary (E2E_GATEWAY_BINARY) is a gateway binary built beforehand, launched instead of
+	// building gateway/cmd/gateway: `make mutation` runs one compiled suite against many mutant
+	// binaries, and a coverage-instrumented one.
+	GatewayBinary string
 
 	// KeepFailed (E2E_KEEP_FAILED=1) keeps a failed scenario's namespace for inspection.
 	KeepFailed bool
@@ -136,6 +140,7 @@ func Bind(fs *flag.FlagSet) *Loader {
 	fs.Var(fieldsValue{&s.GatewayArgs}, "e2e.gateway-args", "extra flags for launched gateways, space separated, after the suite's own")
 	l.add("E2E_GATEWAY_ARGS", "e2e.gateway-args", false)
 	l.str(&s.GatewayBuildTags, "E2E_GATEWAY_BUILD_TAGS", "gateway-build-tags", "", "Go build tags of the launched gateway (test-only mutants)")
+	l.str(&s.GatewayBinary, "E2E_GATEWAY_BINARY", "gateway-binary", "", "a prebuilt gateway binary to launch instead of building gateway/cmd/gateway")
 	fs.Var(onOff{&s.KeepFailed}, "e2e.keep-failed", "keep a failed scenario's namespace (1/0)")
 	l.add("E2E_KEEP_FAILED", "e2e.keep-failed", false)
 	l.str(&s.ReportDir, "E2E_REPORT_DIR", "report-dir", "reports", "where reports go, relative to the project root")
@@ -203,7 +208,7 @@ func (l *Loader) Load(getenv func(string) string, args []string) (Settings, erro
 			continue
 		}
 		if err := l.fs.Set(e.flag, v); err != nil {
-			errs = append(errs, fmt.Errorf("%s=%q: %w", e.env, v, unwrapFlagErr(err)))
+			errs = append(errs, fmt.Errorf("%s=%q: not a valid value for -%s: %w", e.env, v, e.flag, err))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -221,13 +226,6 @@ func (l *Loader) Load(getenv func(string) string, args []string) (Settings, erro
 	return s, nil
 }
 
-func unwrapFlagErr(err error) error {
-	if u := errors.Unwrap(err); u != nil {
-		return u
-	}
-	return err
-}
-
 func (s *Settings) validate() error {
 	s.GatewayURL = strings.TrimSuffix(strings.TrimSpace(s.GatewayURL), "/")
 	if s.GatewayURL != "" {
@@ -241,6 +239,9 @@ func (s *Settings) validate() error {
 	}
 	if s.FallbackNamespace == "" {
 		return errors.New("E2E_FALLBACK_NAMESPACE is empty: name the gateway's --fallback-namespace")
+	}
+	if s.GatewayBinary != "" && s.GatewayBuildTags != "" {
+		return fmt.Errorf("E2E_GATEWAY_BINARY=%q and E2E_GATEWAY_BUILD_TAGS=%q: a prebuilt binary is not built, so build tags cannot apply; set one of them", s.GatewayBinary, s.GatewayBuildTags)
 	}
 	for _, a := range s.GatewayArgs {
 		if !strings.HasPrefix(a, "--") {
