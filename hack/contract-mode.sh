@@ -17,7 +17,9 @@ go build -o "$work/gateway" ./gateway/cmd/gateway
 for _ in $(seq 1 600); do [ -s "$work/admin.kubeconfig" ] && break; kill -0 "${pids[0]}" 2>/dev/null || break; sleep 0.1; done
 [ -s "$work/admin.kubeconfig" ] || { echo "contract: the cluster did not come up:"; cat "$out/cluster.log"; exit 1; }
 
-"$work/gateway" --listen 127.0.0.1:0 --kubeconfig "$work/gateway.kubeconfig" >"$out/gateway.log" 2>&1 & pids+=($!)
+# The suite's bound of a revocation (E2E_AUTHZ_CACHE_TTL, 2s by default) is the deployed gateway's
+# allow-cache lifetime.
+"$work/gateway" --listen 127.0.0.1:0 --kubeconfig "$work/gateway.kubeconfig" --authz-allow-cache-ttl=2s >"$out/gateway.log" 2>&1 & pids+=($!)
 addr=""
 for _ in $(seq 1 300); do
   addr=$(sed -n 's/.*"msg":"listening".*"addr":"\([^"]*\)".*/\1/p' "$out/gateway.log" | head -1)

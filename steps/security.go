@@ -179,7 +179,7 @@ func revoke(ctx context.Context) error {
 
 // refusedWithinCacheLifetime sends a new alert (a new name each time, so no dedup hides the
 // answer) until one is refused with 403. The bound is the contract's: the gateway's allow-cache
-// lifetime, plus one request's time; a 403 later than that, or never, fails. Until then, 201 is
+// lifetime (E2E_AUTHZ_CACHE_TTL), plus one request's time; a 403 later than that, or never, fails. Until then, 201 is
 // the only other acceptable answer.
 func refusedWithinCacheLifetime(ctx context.Context) error {
 	st := state(ctx)
@@ -189,7 +189,8 @@ func refusedWithinCacheLifetime(ctx context.Context) error {
 	if revokedAt.IsZero() {
 		return fmt.Errorf("no permission was revoked in this scenario")
 	}
-	bound := suiteAllowCacheTTL + st.bounds().Request
+	ttl := st.h.Settings.AuthzCacheTTL
+	bound := ttl + st.bounds().Request
 	n := 0
 	err := st.bounds().Until(ctx, bound, "a 403 for the revoked sender", func(ctx context.Context) (bool, string, error) {
 		n++
@@ -213,14 +214,10 @@ func refusedWithinCacheLifetime(ctx context.Context) error {
 		return err
 	}
 	if took := time.Since(revokedAt); took > bound {
-		return fmt.Errorf("the revocation took effect after %s, beyond the allow-cache lifetime %s", took, suiteAllowCacheTTL)
+		return fmt.Errorf("the revocation took effect after %s, beyond the allow-cache lifetime %s", took, ttl)
 	}
 	return nil
 }
-
-// suiteAllowCacheTTL is the allow-cache lifetime the suite starts its gateways with
-// (support/harness: --authz-allow-cache-ttl), the bound of a revocation.
-const suiteAllowCacheTTL = 2 * time.Second
 
 func asksForBearer(ctx context.Context) error {
 	resp, err := state(ctx).lastResponse()

@@ -45,9 +45,9 @@ func (h *Harness) suiteArgs() []string {
 		"--unavailable-retry-after=1s",
 		"--shutdown-timeout=15s",
 		"--log-level=debug",
-		// Short authorization caches, so that a revoked permission takes effect within seconds;
-		// the token cache keeps its production lifetime. steps/security.go states the same bound.
-		"--authz-allow-cache-ttl=2s",
+		// Short authorization caches (E2E_AUTHZ_CACHE_TTL), so that a revoked permission takes
+		// effect within seconds; the token cache keeps its production lifetime.
+		"--authz-allow-cache-ttl=" + h.Settings.AuthzCacheTTL.String(),
 		"--authz-deny-cache-ttl=1s",
 	}
 	return args

@@ -59,6 +59,11 @@ type Settings struct {
 	// binaries, and a coverage-instrumented one.
 	GatewayBinary string
 
+	// AuthzCacheTTL (E2E_AUTHZ_CACHE_TTL) is how long the gateway caches an allowed permission:
+	// the suite starts its gateways with it (--authz-allow-cache-ttl), a deployed gateway must
+	// have it, and a revoked permission must take effect within it.
+	AuthzCacheTTL time.Duration
+
 	// KeepFailed (E2E_KEEP_FAILED=1) keeps a failed scenario's namespace for inspection.
 	KeepFailed bool
 	// ReportDir (E2E_REPORT_DIR) is where reports go; relative to the project root.
@@ -141,6 +146,8 @@ func Bind(fs *flag.FlagSet) *Loader {
 	l.add("E2E_GATEWAY_ARGS", "e2e.gateway-args", false)
 	l.str(&s.GatewayBuildTags, "E2E_GATEWAY_BUILD_TAGS", "gateway-build-tags", "", "Go build tags of the launched gateway (test-only mutants)")
 	l.str(&s.GatewayBinary, "E2E_GATEWAY_BINARY", "gateway-binary", "", "a prebuilt gateway binary to launch instead of building gateway/cmd/gateway")
+	fs.DurationVar(&s.AuthzCacheTTL, "e2e.authz-cache-ttl", 2*time.Second, "the gateway's --authz-allow-cache-ttl: the bound of a revocation")
+	l.add("E2E_AUTHZ_CACHE_TTL", "e2e.authz-cache-ttl", false)
 	fs.Var(onOff{&s.KeepFailed}, "e2e.keep-failed", "keep a failed scenario's namespace (1/0)")
 	l.add("E2E_KEEP_FAILED", "e2e.keep-failed", false)
 	l.str(&s.ReportDir, "E2E_REPORT_DIR", "report-dir", "reports", "where reports go, relative to the project root")
@@ -250,6 +257,9 @@ func (s *Settings) validate() error {
 	}
 	if s.Godog.Concurrency < 1 {
 		return fmt.Errorf("E2E_CONCURRENCY=%d: run at least one scenario at a time", s.Godog.Concurrency)
+	}
+	if s.AuthzCacheTTL <= 0 {
+		return fmt.Errorf("E2E_AUTHZ_CACHE_TTL=%s: must be positive", s.AuthzCacheTTL)
 	}
 	if s.ClientQPS <= 0 || s.ClientBurst < 1 {
 		return fmt.Errorf("E2E_CLIENT_QPS=%g, E2E_CLIENT_BURST=%d: both must be positive", s.ClientQPS, s.ClientBurst)
