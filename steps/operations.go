@@ -31,11 +31,12 @@ func registerOperationSteps(sc *godog.ScenarioContext) {
 func dedicatedGateway(ctx context.Context) error {
 	st := state(ctx)
 	// Readiness must visibly fail for a moment after SIGTERM, as it would while a Service drops
-	// the endpoint; the shared gateway does not need that delay.
+	// the endpoint; the shared gateway does not need that delay. Two seconds, so that a probe
+	// every 50 ms sees it even on a machine short of CPU (make flake LOAD=1).
 	if st.am != nil {
 		return fmt.Errorf("the dedicated gateway must come before the Alertmanager, which sends to the gateway it found")
 	}
-	gw, err := st.h.StartGateway(ctx, st.ns, "--shutdown-delay=1s")
+	gw, err := st.h.StartGateway(ctx, st.ns, "--shutdown-delay=2s")
 	if err != nil {
 		return err
 	}
