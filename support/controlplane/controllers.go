@@ -44,7 +44,7 @@ func startControllers(ctx context.Context, binDir, certDir string, cfg *rest.Con
 	}
 	c := &controllers{dir: dir, done: make(chan struct{})}
 	kubeconfig, ca := filepath.Join(dir, "kubeconfig"), filepath.Join(dir, "ca.crt")
-	if err := writeKubeconfig(kubeconfig, cfg); err != nil {
+	if err := WriteKubeconfig(kubeconfig, cfg); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
@@ -127,14 +127,16 @@ func (c *controllers) stop() error {
 	return err
 }
 
-func writeKubeconfig(path string, cfg *rest.Config) error {
+// WriteKubeconfig writes an administrator kubeconfig for cfg (client certificate or token, CA), as
+// kube-controller-manager and the scripts that run the control plane alone need one.
+func WriteKubeconfig(path string, cfg *rest.Config) error {
 	kc := clientcmdapi.NewConfig()
 	kc.Clusters["local"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
 	kc.AuthInfos["admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData, Token: cfg.BearerToken}
 	kc.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "admin"}
 	kc.CurrentContext = "local"
 	if err := clientcmd.WriteToFile(*kc, path); err != nil {
-		return fmt.Errorf("writing kube-controller-manager's kubeconfig: %w", err)
+		return fmt.Errorf("writing the kubeconfig %s: %w", path, err)
 	}
 	return nil
 }

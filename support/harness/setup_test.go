@@ -16,8 +16,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubernaut/gateway-contract/support/controlplane"
@@ -195,13 +193,8 @@ func childProcesses(t *testing.T) string {
 
 func writeAdminKubeconfig(t *testing.T, cfg *rest.Config) string {
 	t.Helper()
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["c"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
-	kc.AuthInfos["admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData, Token: cfg.BearerToken}
-	kc.Contexts["c"] = &clientcmdapi.Context{Cluster: "c", AuthInfo: "admin"}
-	kc.CurrentContext = "c"
 	path := filepath.Join(t.TempDir(), "admin.kubeconfig")
-	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+	if err := controlplane.WriteKubeconfig(path, cfg); err != nil {
 		t.Fatal(err)
 	}
 	return path

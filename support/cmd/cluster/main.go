@@ -15,11 +15,10 @@ import (
 	"syscall"
 
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/kubernaut/gateway-contract/support/cluster"
+	"github.com/kubernaut/gateway-contract/support/controlplane"
 	"github.com/kubernaut/gateway-contract/support/gatewayproc"
 	"github.com/kubernaut/gateway-contract/support/repo"
 )
@@ -76,15 +75,12 @@ func run(ctx context.Context, dir string) error {
 	return nil
 }
 
+// writeAdmin writes the admin kubeconfig under a temporary name first: its appearance is the
+// "ready" signal of scripts, so it must never be seen half written.
 func writeAdmin(path string, cfg *rest.Config) error {
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["local"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
-	kc.AuthInfos["admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData, Token: cfg.BearerToken}
-	kc.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "admin"}
-	kc.CurrentContext = "local"
 	tmp := path + ".tmp"
-	if err := clientcmd.WriteToFile(*kc, tmp); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+	if err := controlplane.WriteKubeconfig(tmp, cfg); err != nil {
+		return err
 	}
 	return os.Rename(tmp, path)
 }
