@@ -108,6 +108,18 @@ func presents(ctx context.Context, what string) error {
 		if err := st.kube().CoreV1().ServiceAccounts(st.ns).Delete(ctx, s.name, metav1.DeleteOptions{}); err != nil {
 			return fmt.Errorf("deleting the sender's ServiceAccount: %w", err)
 		}
+		// The API server learns of the deletion through its own cache, a moment later: wait
+		// (bounded) until it no longer vouches for the token itself, so that the scenario is about
+		// the gateway, not about that moment.
+		if err := st.bounds().Await(ctx, "the API server to stop vouching for the deleted ServiceAccount's token", func(ctx context.Context) (bool, string, error) {
+			tr, err := st.kube().AuthenticationV1().TokenReviews().Create(ctx, &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: s.token}}, metav1.CreateOptions{})
+			if err != nil {
+				return false, "", err
+			}
+			return !tr.Status.Authenticated, fmt.Sprintf("authenticated=%t as %q", tr.Status.Authenticated, tr.Status.User.Username), nil
+		}); err != nil {
+			return err
+		}
 		st.useSender(s)
 	}
 	return nil
