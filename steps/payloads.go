@@ -1,18 +1,14 @@
 package steps
 
 import (
-	"embed"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"time"
-)
 
-// The real Alertmanager notifications (captured from Alertmanager v0.28.1, see
-// testdata/alertmanager/README.md), replayed with their namespaces rewritten to the scenario's.
-//
-//go:embed testdata/alertmanager/*.json
-var recorded embed.FS
+	"github.com/kubernaut/gateway-contract/support/repo"
+)
 
 // alert is one alert as a scenario describes it.
 type alert struct {
@@ -98,9 +94,16 @@ func notification(alerts []alert, now time.Time) []byte {
 // recordedNotification loads a captured notification and moves it into the scenario: its
 // namespace labels become the scenario's namespace, its node names become the scenario's.
 func (st *scenario) recordedNotification(name string) ([]byte, error) {
-	data, err := recorded.ReadFile("testdata/alertmanager/" + name + ".json")
+	// The real Alertmanager notifications (captured from Alertmanager v0.28.1, see
+	// testdata/alertmanager/README.md: the project's one copy, which the gateway's parser tests
+	// read too), replayed with their namespaces rewritten to the scenario's.
+	path, err := repo.Path("testdata", "alertmanager", name+".json")
 	if err != nil {
-		return nil, fmt.Errorf("no recorded notification %q in steps/testdata/alertmanager: %w", name, err)
+		return nil, err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("no recorded notification %q in testdata/alertmanager: %w", name, err)
 	}
 	var doc map[string]any
 	if err := json.Unmarshal(data, &doc); err != nil {

@@ -30,7 +30,7 @@ func TestWebhookMessageDecodesRealPayloads(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join("testdata", tc.file))
+			data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "alertmanager", tc.file))
 			if err != nil {
 				t.Fatal(err)
 			}

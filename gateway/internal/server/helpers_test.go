@@ -117,7 +117,7 @@ func (g *gateway) items(tb testing.TB) []v1alpha1.RemediationRequest {
 
 func fixture(tb testing.TB, name string) []byte {
 	tb.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "alertmanager", name)) // the one copy of the recorded notifications
 	require.NoError(tb, err)
 	return b
 }

@@ -24,7 +24,7 @@ func mustJSON(t testing.TB, v any) []byte {
 
 func fixture(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "alertmanager", name)) // the one copy of the recorded notifications
 	require.NoError(t, err)
 	return b
 }
