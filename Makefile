@@ -109,3 +109,15 @@ soak:
 LOADBENCH_FLAGS ?=
 bench-load:
 	$(GO) run ./support/cmd/loadbench $(LOADBENCH_FLAGS)
+
+## mutation: the suite's power, measured: every mutant of hack/mutants/catalog.yaml (a small bug of
+## the gateway naming the requirements that must catch it) is built and the compiled suite runs the
+## scenarios of its requirements against it, 2 runs at a time on one shared control plane; a
+## surviving mutant fails the target unless the catalog accepts it as equivalent. A baseline run of
+## the whole suite against a coverage-instrumented gateway gives the statement coverage. Writes
+## reports/mutation.json (shown by the traceability report) and reports/mutation/. MUTATION_FLAGS:
+## '--only ID,ID', '--check' (apply and build only), '--parallel N'. Measured: see README.
+.PHONY: mutation
+MUTATION_FLAGS ?=
+mutation:
+	$(GO) run ./support/cmd/mutation $(MUTATION_FLAGS)

@@ -110,6 +110,7 @@ func TestFeatures(t *testing.T) {
 		Catalog:  filepath.Join(root, "features", "requirements.yaml"),
 		Cucumber: []string{main},
 		Names:    func(p string) string { return relative(root, p) },
+		Mutation: report.MutationIfPresent(out), // the evidence of the latest make mutation, if any
 	}, out)
 	partial := s.Godog.Tags != "" || len(s.Paths) > 0
 	switch {

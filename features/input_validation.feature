@@ -48,6 +48,12 @@ Feature: Bad input is refused without touching the cluster
       | application/x-www-form-urlencoded |
 
   @BR-GATEWAY-004
+  Scenario: A notification without a content type is refused
+    When a sender posts a valid notification to the alert endpoint without a content type
+    Then the gateway answers 415 with problem details
+    And the gateway made no change to the cluster
+
+  @BR-GATEWAY-004
   Scenario Outline: Only POST is accepted on the signal endpoints
     When a sender uses <method> on the alert endpoint
     Then the gateway answers 405 with problem details

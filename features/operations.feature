@@ -41,6 +41,21 @@ Feature: The gateway can be operated safely
       | gateway_k8s_api_retries_total{reason="503"}             | 1     |
     And the gateway's metrics time exactly 3 alert requests
 
+  @BR-GATEWAY-031 @dedicated-gateway @launched-gateway
+  Scenario: Metrics count every alert of a batch, and time the request once
+    Given a dedicated gateway with its own path to the Kubernetes API
+    When Alertmanager sends a batch of firing alerts:
+      | alert      | kind | target | severity |
+      | HighMemory | pod  | web-1  | critical |
+      | HighMemory | pod  | web-2  | critical |
+      | HighMemory | pod  | web-3  | critical |
+    Then the gateway answers 201
+    And the gateway's metrics show:
+      | metric                                              | value |
+      | gateway_signals_received_total{source="prometheus"} | 3     |
+      | gateway_signals_created_total{source="prometheus"}  | 3     |
+    And the gateway's metrics time exactly 1 alert request
+
   @BR-GATEWAY-032 @launched-gateway
   Scenario: The gateway does its work under its own identity
     When Alertmanager sends a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
@@ -77,12 +92,19 @@ Feature: The gateway can be operated safely
       | may not        | list   | access reviews                     |
 
   @BR-GATEWAY-040 @dedicated-gateway @launched-gateway
-  Scenario: On shutdown, a signal in flight is completed and stored
+  Scenario: On shutdown, signals in flight are completed and stored
+    The batch's four API calls take 2.8 seconds, longer than the 2 seconds /readyz answers 503
+    before the gateway stops listening: it is still in flight while the gateway drains.
+
     Given a dedicated gateway with its own path to the Kubernetes API
-    And the Kubernetes API answers this namespace's requests after a delay of 500 milliseconds
-    When Alertmanager sends a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c" without waiting for the answer
-    And the gateway is told to stop while the alert is in flight
+    And the Kubernetes API answers this namespace's requests after a delay of 700 milliseconds
+    When Alertmanager sends a batch of firing alerts without waiting for the answer:
+      | alert           | kind | target   | severity |
+      | HighMemoryUsage | pod  | api-7f9c | critical |
+      | HighCPUUsage    | pod  | api-7f9c | warning  |
+    And the gateway is told to stop while the batch is in flight
     Then the gateway reports not ready while it stops
-    And the alert in flight is answered 201
+    And the batch in flight is answered 201
     And the gateway process exits cleanly
     And a remediation request exists for "HighMemoryUsage" on pod "api-7f9c"
+    And a remediation request exists for "HighCPUUsage" on pod "api-7f9c"

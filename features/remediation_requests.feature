@@ -59,3 +59,19 @@ Feature: Remediation requests carry everything the remediation needs
     Then the gateway answers 201
     And the namespace holds exactly 1 remediation request
     And the remediation request for "HighMemoryUsage" on pod "api-7f9c" has occurrence count 1
+
+  @BR-GATEWAY-014 @dedicated-gateway @launched-gateway
+  Scenario: A request removed while the gateway could not see it is not counted on
+    The gateway keeps a view of the remediation requests, fed by a watch; while the API is away,
+    the view cannot learn of a removal, and is out of date when the API comes back.
+
+    Given a dedicated gateway with its own path to the Kubernetes API
+    And Alertmanager has sent a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
+    When the Kubernetes API becomes unreachable
+    And the remediation request for "HighMemoryUsage" on pod "api-7f9c" is deleted behind the gateway's back
+    And the gateway reports not ready
+    And the Kubernetes API becomes reachable again
+    And Alertmanager sends a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
+    Then the gateway answers 201
+    And the namespace holds exactly 1 remediation request
+    And the remediation request for "HighMemoryUsage" on pod "api-7f9c" has occurrence count 1

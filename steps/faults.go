@@ -193,8 +193,14 @@ func (st *scenario) createAttempts() ([]time.Time, error) {
 	return times, nil
 }
 
+// backoffGrew checks the waits between the failed attempts against the retry policy the contract
+// states: exponential backoff with "equal" jitter, so the wait after the i-th failure lies in the
+// upper half of its step, step = min(max backoff, initial backoff * 2^(i-1)). The gaps the proxy
+// sees also hold the failed calls themselves, so each may exceed its step by a margin; none may
+// be shorter than half its step. Together: the waits never shrink, and grow as promised.
 func backoffGrew(ctx context.Context) error {
-	times, err := state(ctx).createAttempts()
+	st := state(ctx)
+	times, err := st.createAttempts()
 	if err != nil {
 		return err
 	}
@@ -202,9 +208,17 @@ func backoffGrew(ctx context.Context) error {
 	for i := 1; i < len(times); i++ {
 		gaps = append(gaps, times[i].Sub(times[i-1]))
 	}
+	cfg := st.gatewayConfig()
+	for i, gap := range gaps {
+		step := cfg.backoffCeiling(i + 1)
+		if gap < step/2 || gap > step+retryTimingMargin {
+			return fmt.Errorf("the wait after failure %d was %s; the retry policy waits between %s and %s (plus %s for the call): waits %v",
+				i+1, gap.Round(time.Millisecond), step/2, step, retryTimingMargin, gaps)
+		}
+	}
 	// Exponential backoff with jitter over half the step: each wait is at least the previous
-	// step's ceiling, so the waits never shrink. The gaps the proxy sees also hold the time of the
-	// failed calls themselves, so scheduling noise of 15ms (or a fifth of the gap) is allowed.
+	// step's ceiling, so the waits never shrink. Scheduling noise of 15ms (or a fifth of the gap)
+	// is allowed.
 	for i := 1; i < len(gaps); i++ {
 		if gaps[i] < gaps[i-1]-max(15*time.Millisecond, gaps[i-1]/5) {
 			return fmt.Errorf("expected growing waits between retries, got %v", gaps)
@@ -216,13 +230,21 @@ func backoffGrew(ctx context.Context) error {
 	return nil
 }
 
+// waitedAtLeast checks that the gateway honoured the API's Retry-After as the minimum wait, and
+// waited no longer than that or its own first backoff step, whichever is longer (plus the call).
 func waitedAtLeast(ctx context.Context, seconds int) error {
-	times, err := state(ctx).createAttempts()
+	st := state(ctx)
+	times, err := st.createAttempts()
 	if err != nil {
 		return err
 	}
-	if gap := times[1].Sub(times[0]); gap < time.Duration(seconds)*time.Second {
+	asked := time.Duration(seconds) * time.Second
+	gap := times[1].Sub(times[0])
+	if gap < asked {
 		return fmt.Errorf("the API asked for a retry after %ds, but the gateway tried again after %s", seconds, gap)
+	}
+	if bound := max(asked, st.gatewayConfig().backoffCeiling(1)) + retryTimingMargin; gap > bound {
+		return fmt.Errorf("the API asked for a retry after %ds, but the gateway waited %s: longer than asked (bound %s)", seconds, gap.Round(time.Millisecond), bound)
 	}
 	return nil
 }

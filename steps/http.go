@@ -29,6 +29,7 @@ type sentRequest struct {
 // response is one answer of the gateway, parsed as far as it goes.
 type response struct {
 	requestID string // the X-Request-ID the suite sent
+	path      string // the path it was sent to
 	code      int
 	header    http.Header
 	body      []byte
@@ -95,7 +96,7 @@ func (st *scenario) send(ctx context.Context, req sentRequest) (*response, error
 	}
 	hr.Header.Set("User-Agent", "Alertmanager/0.28.1 (gateway contract suite)")
 	hr.Header.Set("X-Request-ID", id)
-	resp := &response{requestID: id, sentAt: time.Now()}
+	resp := &response{requestID: id, path: req.path, sentAt: time.Now()}
 	hresp, err := http.DefaultClient.Do(hr)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s (request %s): %w", req.method, req.path, id, err)

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cucumber/godog"
 	dto "github.com/prometheus/client_model/go"
@@ -120,6 +121,9 @@ func metricsShow(ctx context.Context, table *godog.Table) error {
 	return nil
 }
 
+// metricsTime checks the request duration histogram of the alert endpoint: it timed exactly n
+// requests, one per answer the scenario got, under the status code of each answer, and the time
+// it measured is in seconds and no more than the senders waited for the answers.
 func metricsTime(ctx context.Context, n int) error {
 	st := state(ctx)
 	families, err := st.scrape(ctx)
@@ -133,6 +137,32 @@ func metricsTime(ctx context.Context, n int) error {
 	got, _ := value(families, `gateway_http_request_duration_seconds{handler="prometheus"}`)
 	if got != float64(n) {
 		return fmt.Errorf("expected %d timed alert requests, the histogram counts %g", n, got)
+	}
+	wantByCode := map[string]float64{}
+	var waited time.Duration
+	for _, r := range st.allResponses() {
+		if r.path == alertPath {
+			wantByCode[strconv.Itoa(r.code)]++
+			waited += r.at.Sub(r.sentAt)
+		}
+	}
+	if len(wantByCode) > 0 {
+		for code, want := range wantByCode {
+			if got, _ := value(families, `gateway_http_request_duration_seconds{handler="prometheus",code="`+code+`"}`); got != want {
+				return fmt.Errorf("the gateway answered %g alert request(s) with %s, the histogram times %g under that code", want, code, got)
+			}
+		}
+		var sum float64
+		for _, m := range fam.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "handler" && l.GetValue() == "prometheus" {
+					sum += m.GetHistogram().GetSampleSum()
+				}
+			}
+		}
+		if sum <= 0 || sum > waited.Seconds() {
+			return fmt.Errorf("the histogram's alert requests took %gs in all, but the senders waited %s for their answers: durations must be in seconds, and within the requests", sum, waited)
+		}
 	}
 	return nil
 }

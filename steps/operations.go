@@ -2,14 +2,15 @@ package steps
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"syscall"
 	"time"
 
 	"github.com/cucumber/godog"
 
-	"github.com/kubernaut/gateway-contract/support/gatewayproc"
 	"github.com/kubernaut/gateway-contract/support/harness"
 )
 
@@ -20,13 +21,21 @@ func registerOperationSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the gateway reports (ready|not ready)$`, reportsReadiness)
 	sc.Step(`^the gateway still reports alive$`, reportsAlive)
 	sc.Step(`^the Kubernetes API becomes (unreachable|reachable again)$`, outage)
-	sc.Step(`^the gateway is told to stop while the alert is in flight$`, stopWhileInFlight)
+	sc.Step(`^the gateway is told to stop while the (?:alert|batch) is in flight$`, stopWhileInFlight)
 	sc.Step(`^the gateway reports not ready while it stops$`, notReadyWhileStopping)
-	sc.Step(`^the alert in flight is answered (\d+)$`, inflightAnswered)
+	sc.Step(`^the (?:alert|batch) in flight is answered (\d+)$`, inflightAnswered)
 	sc.Step(`^the gateway process exits cleanly$`, exitsCleanly)
 	registerMetricSteps(sc)
 	registerAccessSteps(sc)
 }
+
+// dedicatedShutdownDelay is the dedicated gateways' --shutdown-delay: how long /readyz answers 503
+// after SIGTERM before the server stops listening and drains what is in flight.
+const dedicatedShutdownDelay = 2 * time.Second
+
+// sigtermKey holds, in the context of the steps that follow, when the scenario told its gateway
+// to stop.
+type sigtermKey struct{}
 
 func dedicatedGateway(ctx context.Context) error {
 	st := state(ctx)
@@ -36,7 +45,7 @@ func dedicatedGateway(ctx context.Context) error {
 	if st.am != nil {
 		return fmt.Errorf("the dedicated gateway must come before the Alertmanager, which sends to the gateway it found")
 	}
-	gw, err := st.h.StartGateway(ctx, st.ns, "--shutdown-delay=2s")
+	gw, err := st.h.StartGateway(ctx, st.ns, "--shutdown-delay="+dedicatedShutdownDelay.String())
 	if err != nil {
 		return err
 	}
@@ -52,35 +61,86 @@ func (st *scenario) dedicated() (*harness.Gateway, error) {
 	return st.gw, nil
 }
 
-func (st *scenario) probe(ctx context.Context, path string) (int, error) {
-	ctx, cancel := context.WithTimeout(ctx, st.bounds().Request)
-	defer cancel()
-	return gatewayproc.Probe(ctx, st.url, path)
+// healthAnswer is one answer of /healthz or /readyz.
+type healthAnswer struct {
+	code  int
+	took  time.Duration
+	state string // the body's status: "ok" or "not ready"
 }
 
-func (st *scenario) awaitProbe(ctx context.Context, path string, want int) error {
-	return st.bounds().Until(ctx, st.bounds().Readiness, fmt.Sprintf("%s to answer %d", path, want), func(ctx context.Context) (bool, string, error) {
-		code, err := st.probe(ctx, path)
-		if err != nil {
-			return false, err.Error(), nil
+// health asks /healthz or /readyz and checks the answer against the contract: application/json
+// {"status":"ok"} with 200, {"status":"not ready","reason":...} with 503, and, for /readyz, within
+// its own bound (the API must answer discovery within 1 s) plus a margin.
+func (st *scenario) health(ctx context.Context, path string) (healthAnswer, error) {
+	ctx, cancel := context.WithTimeout(ctx, st.bounds().Request)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, st.url+path, nil)
+	if err != nil {
+		return healthAnswer{}, err
+	}
+	begin := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return healthAnswer{}, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return healthAnswer{}, fmt.Errorf("reading the answer of %s: %w", path, err)
+	}
+	a := healthAnswer{code: resp.StatusCode, took: time.Since(begin)}
+	var doc struct {
+		Status string `json:"status"`
+		Reason string `json:"reason"`
+	}
+	if mediaType(resp.Header) != "application/json" || json.Unmarshal(body, &doc) != nil {
+		return a, fmt.Errorf("%s answered %d with Content-Type %q, not the documented JSON: %s", path, a.code, resp.Header.Get("Content-Type"), body)
+	}
+	a.state = doc.Status
+	switch {
+	case a.code == http.StatusOK && doc.Status != "ok",
+		a.code == http.StatusServiceUnavailable && (doc.Status != "not ready" || doc.Reason == ""),
+		a.code != http.StatusOK && a.code != http.StatusServiceUnavailable:
+		return a, fmt.Errorf("%s answered %d %s: expected 200 {\"status\":\"ok\"} or 503 {\"status\":\"not ready\",\"reason\":...}", path, a.code, body)
+	}
+	if bound := readinessBound + readinessMargin; path == "/readyz" && a.took > bound {
+		return a, fmt.Errorf("/readyz took %s to answer %d: readiness asks the API with a bound of %s (plus %s)", a.took.Round(time.Millisecond), a.code, readinessBound, readinessMargin)
+	}
+	return a, nil
+}
+
+func (st *scenario) awaitProbe(ctx context.Context, path string, want int, within time.Duration) error {
+	return st.bounds().Until(ctx, within, fmt.Sprintf("%s to answer %d", path, want), func(ctx context.Context) (bool, string, error) {
+		a, err := st.health(ctx, path)
+		if a.code == 0 && err != nil {
+			return false, err.Error(), nil // not listening (yet)
 		}
-		return code == want, fmt.Sprintf("HTTP %d", code), nil
+		if err != nil {
+			return false, "", err
+		}
+		return a.code == want, fmt.Sprintf("HTTP %d %s", a.code, a.state), nil
 	})
 }
 
+// reportsReadiness waits for /readyz to say ready or not ready. Not ready must come within one
+// probe's bound and a margin, since readiness asks the API on every probe; ready may take as long
+// as the API takes to come back (a restarted API server, say).
 func reportsReadiness(ctx context.Context, which string) error {
-	want := http.StatusOK
+	st := state(ctx)
 	if which == "not ready" {
-		want = http.StatusServiceUnavailable
+		return st.awaitProbe(ctx, "/readyz", http.StatusServiceUnavailable, min(notReadyWithin, st.bounds().Readiness))
 	}
-	return state(ctx).awaitProbe(ctx, "/readyz", want)
+	return st.awaitProbe(ctx, "/readyz", http.StatusOK, st.bounds().Readiness)
 }
 
 func reportsAlive(ctx context.Context) error {
 	st := state(ctx)
-	code, err := st.probe(ctx, "/healthz")
-	if err != nil || code != http.StatusOK {
-		return fmt.Errorf("expected /healthz to answer 200 while the API is away, got %d, %v", code, err)
+	a, err := st.health(ctx, "/healthz")
+	if err != nil {
+		return fmt.Errorf("expected /healthz to answer 200 while the API is away: %w", err)
+	}
+	if a.code != http.StatusOK {
+		return fmt.Errorf("expected /healthz to answer 200 while the API is away, got %d", a.code)
 	}
 	return nil
 }
@@ -94,44 +154,59 @@ func outage(ctx context.Context, which string) error {
 	return gw.Proxy.SetOutage(which == "unreachable")
 }
 
-func stopWhileInFlight(ctx context.Context) error {
+func stopWhileInFlight(ctx context.Context) (context.Context, error) {
 	st := state(ctx)
 	gw, err := st.dedicated()
 	if err != nil {
-		return err
+		return ctx, err
 	}
 	if st.inflight == nil {
-		return fmt.Errorf("no alert is in flight: send one 'without waiting for the answer' first")
+		return ctx, fmt.Errorf("no alert is in flight: send one 'without waiting for the answer' first")
 	}
 	r, err := st.lastRule()
 	if err != nil {
-		return fmt.Errorf("to stop the gateway while an alert is in flight, slow the API down first: %w", err)
+		return ctx, fmt.Errorf("to stop the gateway while an alert is in flight, slow the API down first: %w", err)
 	}
 	wctx, cancel := context.WithTimeout(ctx, st.bounds().Eventually)
 	defer cancel()
 	if err := r.WaitFired(wctx, 1); err != nil {
-		return fmt.Errorf("the alert never reached the Kubernetes API, so it is not in flight: %w", err)
+		return ctx, fmt.Errorf("the alert never reached the Kubernetes API, so it is not in flight: %w", err)
 	}
-	return gw.Process.Signal(syscall.SIGTERM)
+	at := time.Now()
+	return context.WithValue(ctx, sigtermKey{}, at), gw.Process.Signal(syscall.SIGTERM)
 }
 
 func notReadyWhileStopping(ctx context.Context) error {
 	st := state(ctx)
 	return st.bounds().Until(ctx, st.bounds().Readiness, "/readyz to answer 503 while the gateway stops", func(ctx context.Context) (bool, string, error) {
-		code, err := st.probe(ctx, "/readyz")
-		if err != nil {
+		a, err := st.health(ctx, "/readyz")
+		if a.code == 0 && err != nil {
 			return false, "", fmt.Errorf("the gateway stopped listening before it reported not ready: %w", err)
 		}
-		return code == http.StatusServiceUnavailable, fmt.Sprintf("HTTP %d", code), nil
+		if err != nil {
+			return false, "", err
+		}
+		return a.code == http.StatusServiceUnavailable, fmt.Sprintf("HTTP %d %s", a.code, a.state), nil
 	})
 }
 
+// inflightAnswered checks the answer to what was in flight when the gateway was told to stop: the
+// status, the whole answer as any other, within the request deadline; and it must have come after
+// the shutdown delay, while the server drained its requests, or the scenario did not put a request
+// through the drain it claims to prove (the API must be slower).
 func inflightAnswered(ctx context.Context, code int) error {
 	st := state(ctx)
 	select {
 	case resp := <-st.inflight:
 		if resp.code != code {
 			return fmt.Errorf("expected the alert in flight to be answered %d during shutdown, got %s", code, resp)
+		}
+		if err := st.checkAnswer(resp); err != nil {
+			return err
+		}
+		if stopped, ok := ctx.Value(sigtermKey{}).(time.Time); ok && resp.at.Sub(stopped) < dedicatedShutdownDelay {
+			return fmt.Errorf("the answer came %s after SIGTERM, within the shutdown delay of %s, before the gateway stopped listening: "+
+				"it was not in flight when the server drained its requests; slow the API down further", resp.at.Sub(stopped).Round(time.Millisecond), dedicatedShutdownDelay)
 		}
 		return nil
 	case <-time.After(st.bounds().Request):

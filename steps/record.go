@@ -73,6 +73,10 @@ func itsKinds(ctx context.Context, severity, signalType, targetType string) erro
 	if s.Severity != severity || s.SignalType != signalType || s.TargetType != targetType {
 		return fmt.Errorf("expected severity %q, signal type %q, target type %q; got %q, %q, %q", severity, signalType, targetType, s.Severity, s.SignalType, s.TargetType)
 	}
+	// The source goes with the type: alerts come from Alertmanager, events from the cluster's events.
+	if want, ok := signalSources[signalType]; ok && s.SignalSource != want {
+		return fmt.Errorf("expected signal source %q for a %s, got %q", want, signalType, s.SignalSource)
+	}
 	return nil
 }
 

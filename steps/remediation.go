@@ -33,6 +33,7 @@ func registerRemediationSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the remediation request for `+on+` came from a Kubernetes event$`, rrFromEvent)
 	sc.Step(`^the remediation request for `+on+` was last seen after it was first seen$`, rrLastSeenMoved)
 	sc.Step(`^the remediation (?:of|for) `+on+` (?:has ended as|is in the phase) "([^"]+)"$`, rrSetPhase)
+	sc.Step(`^the remediation request for `+on+` is deleted behind the gateway's back$`, rrDeleteBehind)
 	sc.Step(`^the (namespace|second namespace) holds exactly (\d+) remediation requests?$`, holdsExactly)
 	sc.Step(`^the namespace holds no remediation requests$`, holdsNone)
 	sc.Step(`^the remediation requests for (pod|deployment|service) "([^"]+)" and (pod|deployment|service) "([^"]+)" have different fingerprints$`, differentFingerprints)
@@ -254,6 +255,9 @@ func rrFromEvent(ctx context.Context, name, kind, target string) error {
 	if rr.Spec.SignalType != signalTypeKubernetesEvent || rr.Labels[labelSignalType] != signalTypeKubernetesEvent {
 		return fmt.Errorf("expected signal type %s, got spec %q and label %q", signalTypeKubernetesEvent, rr.Spec.SignalType, rr.Labels[labelSignalType])
 	}
+	if want := signalSources[signalTypeKubernetesEvent]; rr.Spec.SignalSource != want {
+		return fmt.Errorf("expected signal source %q for an event, got %q", want, rr.Spec.SignalSource)
+	}
 	return nil
 }
 
@@ -298,6 +302,27 @@ func rrSetPhase(ctx context.Context, name, kind, target, phase string) error {
 		return fmt.Errorf("setting the phase of %s to %s as the downstream controller would: %w", rr.Name, phase, err)
 	}
 	return nil
+}
+
+// rrDeleteBehind removes a remediation request with administrator rights, as a person or another
+// controller would, and waits until the API no longer has it. What the gateway knows of it is
+// then out of date until it learns of the removal.
+func rrDeleteBehind(ctx context.Context, name, kind, target string) error {
+	st := state(ctx)
+	rr, err := st.one(ctx, name, kind, target)
+	if err != nil {
+		return err
+	}
+	if err := st.client().Delete(ctx, rr); err != nil {
+		return fmt.Errorf("deleting %s/%s: %w", rr.Namespace, rr.Name, err)
+	}
+	return st.bounds().Await(ctx, "remediation request "+rr.Name+" to be gone", func(ctx context.Context) (bool, string, error) {
+		err := st.client().Get(ctx, ctrlclient.ObjectKeyFromObject(rr), &v1alpha1.RemediationRequest{})
+		if isNotFound(err) {
+			return true, "", nil
+		}
+		return false, "still there", err
+	})
 }
 
 func holdsExactly(ctx context.Context, which string, want int) error {

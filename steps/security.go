@@ -191,7 +191,7 @@ func revoke(ctx context.Context) error {
 
 // refusedWithinCacheLifetime sends a new alert (a new name each time, so no dedup hides the
 // answer) until one is refused with 403. The bound is the contract's: the gateway's allow-cache
-// lifetime (E2E_AUTHZ_CACHE_TTL), plus one request's time; a 403 later than that, or never, fails. Until then, 201 is
+// lifetime (E2E_AUTHZ_CACHE_TTL), plus one answer's time (the request deadline); a 403 later than that, or never, fails. Until then, 201 is
 // the only other acceptable answer.
 func refusedWithinCacheLifetime(ctx context.Context) error {
 	st := state(ctx)
@@ -202,7 +202,7 @@ func refusedWithinCacheLifetime(ctx context.Context) error {
 		return fmt.Errorf("no permission was revoked in this scenario")
 	}
 	ttl := st.h.Settings.AuthzCacheTTL
-	bound := ttl + st.bounds().Request
+	bound := ttl + st.gatewayConfig().requestDeadline + answerMargin // the lifetime, then one answer
 	n := 0
 	err := st.bounds().Until(ctx, bound, "a 403 for the revoked sender", func(ctx context.Context) (bool, string, error) {
 		n++

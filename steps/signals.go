@@ -17,6 +17,7 @@ func registerSignalSteps(sc *godog.ScenarioContext) {
 	target := targetPattern(false)
 	sc.Step(`^Alertmanager (sends|has sent) a firing alert "([^"]+)" with severity "([^"]*)" for `+target+`( in the second namespace| in a namespace that does not exist)?$`, sendFiringAlert)
 	sc.Step(`^Alertmanager sends a firing alert "([^"]+)" with severity "([^"]*)" for `+target+` without waiting for the answer$`, sendFiringAlertAsync)
+	sc.Step(`^Alertmanager sends a batch of firing alerts without waiting for the answer:$`, sendBatchAsync)
 	sc.Step(`^Alertmanager sends a firing alert "([^"]+)" for `+target+` with a label "([^"]+)" of (\d+) characters$`, sendAlertWithLongLabel)
 	sc.Step(`^Alertmanager sends a firing alert "([^"]+)" for `+target+` that also names `+target+`$`, sendAlertNamingTwo)
 	sc.Step(`^Alertmanager sends a resolved alert "([^"]+)" for `+target+`$`, sendResolvedAlert)
@@ -29,17 +30,22 @@ func registerSignalSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the cluster (reports|has reported) a (Warning|Normal) event "([^"]+)" for (pod|node) "([^"]+)"$`, sendEvent)
 	sc.Step(`^a sender posts (.+) to the (alert|event) endpoint$`, sendBadInput)
 	sc.Step(`^a sender posts a valid notification to the alert endpoint declared as "([^"]+)"$`, sendWithContentType)
+	sc.Step(`^a sender posts a valid notification to the alert endpoint without a content type$`, sendWithoutContentType)
 	sc.Step(`^a sender uses (GET|PUT|DELETE|PATCH) on the alert endpoint$`, sendWithMethod)
 	sc.Step(`^a second namespace for this scenario$`, secondNamespace)
 }
 
-// given checks that a step phrased as a precondition ("has sent") was accepted.
-func given(verb string, resp *response) error {
+// given checks that a step phrased as a precondition ("has sent") was accepted, with an answer
+// that keeps the contract.
+func given(st *scenario, verb string, resp *response) error {
 	if verb != "has sent" && verb != "has reported" {
 		return nil
 	}
 	if resp.code != http.StatusCreated && resp.code != http.StatusAccepted {
 		return fmt.Errorf("precondition failed: the gateway should have accepted the signal (201 or 202), but answered %s", resp)
+	}
+	if err := st.checkAnswer(resp); err != nil {
+		return fmt.Errorf("precondition failed: %w", err)
 	}
 	return nil
 }
@@ -64,7 +70,7 @@ func sendFiringAlert(ctx context.Context, verb, name, severity, kind, target, wh
 	if err != nil {
 		return err
 	}
-	return given(verb, resp)
+	return given(st, verb, resp)
 }
 
 func sendFiringAlertAsync(ctx context.Context, name, severity, kind, target string) error {
@@ -73,8 +79,24 @@ func sendFiringAlertAsync(ctx context.Context, name, severity, kind, target stri
 	if err != nil {
 		return err
 	}
+	st.sendAsync(ctx, notification([]alert{a}, time.Now()))
+	return nil
+}
+
+// sendBatchAsync sends a batch and leaves its answer in flight, like sendFiringAlertAsync.
+func sendBatchAsync(ctx context.Context, table *godog.Table) error {
+	st := state(ctx)
+	alerts, err := batchFromTable(st, table)
+	if err != nil {
+		return err
+	}
+	st.sendAsync(ctx, notification(alerts, time.Now()))
+	return nil
+}
+
+// sendAsync posts a notification without waiting: its answer arrives on st.inflight.
+func (st *scenario) sendAsync(ctx context.Context, body []byte) {
 	st.inflight = make(chan *response, 1)
-	body := notification([]alert{a}, time.Now())
 	go func() {
 		resp, err := st.send(context.WithoutCancel(ctx), jsonRequest(alertPath, body))
 		if err != nil {
@@ -82,7 +104,6 @@ func sendFiringAlertAsync(ctx context.Context, name, severity, kind, target stri
 		}
 		st.inflight <- resp
 	}()
-	return nil
 }
 
 func sendAlertWithLongLabel(ctx context.Context, name, kind, target, label string, length int) error {
@@ -149,7 +170,7 @@ func sendBatch(ctx context.Context, verb string, table *godog.Table) error {
 	if err != nil {
 		return err
 	}
-	return given(verb, resp)
+	return given(st, verb, resp)
 }
 
 func sendRecorded(ctx context.Context, verb, name string) error {
@@ -162,7 +183,7 @@ func sendRecorded(ctx context.Context, verb, name string) error {
 	if err != nil {
 		return err
 	}
-	return given(verb, resp)
+	return given(st, verb, resp)
 }
 
 func (st *scenario) lastSent() (sentRequest, error) {
@@ -232,7 +253,8 @@ func redeliver(ctx context.Context) error {
 
 // deliverUntilAccepted plays Alertmanager's redelivery: on a 5xx it sends the same notification
 // again after the Retry-After the gateway asked for (Alertmanager retries about every second),
-// within the suite's request bound.
+// within the suite's request bound. Each refusal must be a whole answer of the contract (problem
+// details, a Retry-After in whole seconds as configured), or the redelivery stops there.
 func deliverUntilAccepted(ctx context.Context, table *godog.Table) error {
 	st := state(ctx)
 	alerts, err := batchFromTable(st, table)
@@ -257,6 +279,10 @@ func deliverUntilAccepted(ctx context.Context, table *godog.Table) error {
 			return false, "", err
 		}
 		if resp.code >= 500 {
+			// Alertmanager waits as the gateway asks: the answer must say how long, as the contract says.
+			if err := st.checkAnswer(resp); err != nil {
+				return false, "", fmt.Errorf("attempt %d: %w", attempts, err)
+			}
 			return false, fmt.Sprintf("attempt %d answered %s", attempts, resp), nil
 		}
 		return true, "", nil
@@ -273,7 +299,7 @@ func sendEvent(ctx context.Context, verb, eventType, reason, kind, target string
 	if err != nil {
 		return err
 	}
-	return given(verb, resp)
+	return given(st, verb, resp)
 }
 
 func sendBadInput(ctx context.Context, what, endpoint string) error {
@@ -298,6 +324,12 @@ func sendWithContentType(ctx context.Context, contentType string) error {
 	}
 	_, err = st.send(ctx, sentRequest{method: http.MethodPost, path: alertPath, contentType: contentType, body: notification([]alert{a}, time.Now())})
 	return err
+}
+
+// sendWithoutContentType posts a valid notification with no Content-Type header at all, which
+// the contract refuses with 415 like a wrong one.
+func sendWithoutContentType(ctx context.Context) error {
+	return sendWithContentType(ctx, "")
 }
 
 func sendWithMethod(ctx context.Context, method string) error {

@@ -103,4 +103,15 @@
 //	               "durationNs","runs","passed": int, "passRate": number,
 //	               "flaky","quarantined": bool, "quarantineReason": string (optional)}
 //	Status = "passed"|"failed"|"skipped"|"undefined"|"pending"
+//
+// When the report is made with a mutation.json (Inputs.Mutation, written by `make mutation`,
+// see support/cmd/mutation and MutationFile), two optional members carry its evidence: each
+// requirement gains "mutation": {"mutants","caught","equivalent": int, "survivors":
+// [MutantRef], "weak": bool} (weak: proven, but a mutant that names it survived, shown as
+// "weakly proven"), and the document gains "mutation": {"source","generatedAt": string,
+// "partial": bool, "summary": {"mutants","killed","survived","equivalent","invalid": int,
+// "killRate": number}, "weaklyProven": int, "survivors","invalid": [MutantRef], "coverage":
+// {"percent": number, "packages": [...], "leastCovered": [{"function","file": string, "line":
+// int, "percent": number}]} (optional)}, with MutantRef = {"id","description","status": string,
+// "detail": string (optional)}. Without mutation results both are absent.
 package report

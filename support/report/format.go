@@ -51,6 +51,10 @@ func reqLabel(s ReqStatus) string {
 	}
 }
 
+// weakLabel is shown instead of "proven" when a mutant that names the requirement survived: the
+// suite passes, and would pass with that bug in the gateway too.
+const weakLabel = "🟡 weakly proven"
+
 // scenarioMarks lists the qualifiers that must travel with a result.
 func scenarioMarks(flaky, quarantined bool) string {
 	var m []string

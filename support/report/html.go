@@ -27,6 +27,8 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"inc":         func(i int) int { return i + 1 },
 	"trimSpace":   strings.TrimSpace,
 	"hasProblems": func(p []Problem) bool { return len(p) > 0 },
+	"mutLabel":    mutationLabel,
+	"add":         func(a, b int) int { return a + b },
 }).Parse(htmlSource))
 
 // maxInlineText caps an attachment shown inline so that a multi-megabyte log

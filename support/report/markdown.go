@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -18,6 +19,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	r.mdProblems(ew)
 	r.mdFlaky(ew)
 	r.mdRequirements(ew)
+	r.mdMutation(ew)
 	r.mdFeatures(ew)
 	r.mdFailures(ew)
 	if ew.err != nil {
@@ -63,7 +65,17 @@ func (r *Report) mdSummary(w *errWriter) {
 	w.printf("| Scenarios | %d: %d passed, %d failed, %d other |\n", sc.Total, sc.Passed, sc.Failed, sc.Other)
 	w.printf("| Flaky scenarios | %d |\n", sc.Flaky)
 	w.printf("| Quarantined scenarios | %d |\n", sc.Quarantined)
-	w.printf("| Total duration | %s over %d run(s) |\n\n", fmtDuration(s.Duration), s.Runs)
+	w.printf("| Total duration | %s over %d run(s) |\n", fmtDuration(s.Duration), s.Runs)
+	if m := r.Mutation; m != nil {
+		ms := m.Summary
+		w.printf("| Mutants caught (kill rate) | %d of %d (%.1f%%); %d accepted as equivalent, %d invalid |\n",
+			ms.Killed, ms.Killed+ms.Survived, ms.KillRate, ms.Equivalent, ms.Invalid)
+		w.printf("| Requirements weakly proven (a mutant survived) | %d |\n", m.WeaklyProven)
+		if m.Coverage != nil {
+			w.printf("| Gateway statement coverage (whole suite) | %.1f%% |\n", m.Coverage.Percent)
+		}
+	}
+	w.printf("\n")
 	w.printf("### Coverage by area\n\n| Area | Requirements | Covered | Proven |\n|---|---:|---:|---:|\n")
 	for _, a := range s.Areas {
 		w.printf("| %s (`%s`) | %d | %d (%.1f%%) | %d (%.1f%%) |\n",
@@ -112,7 +124,11 @@ func (r *Report) mdFlaky(w *errWriter) {
 }
 
 func (r *Report) mdRequirements(w *errWriter) {
-	w.printf("## Requirements\n\n| Requirement | Area | Status | Scenarios |\n|---|---|---|---|\n")
+	if r.Mutation != nil {
+		w.printf("## Requirements\n\n| Requirement | Area | Status | Mutants | Scenarios |\n|---|---|---|---|---|\n")
+	} else {
+		w.printf("## Requirements\n\n| Requirement | Area | Status | Scenarios |\n|---|---|---|---|\n")
+	}
 	for _, req := range r.Requirements {
 		var cells []string
 		for _, s := range req.Scenarios {
@@ -124,6 +140,11 @@ func (r *Report) mdRequirements(w *errWriter) {
 		}
 		if len(cells) == 0 {
 			cells = []string{"none"}
+		}
+		if r.Mutation != nil {
+			w.printf("| **%s** %s | %s | %s | %s | %s |\n", req.ID, mdText(req.Title), req.Area,
+				mdReqLabel(req), mdMutants(req.Mutation), strings.Join(cells, "<br>"))
+			continue
 		}
 		w.printf("| **%s** %s | %s | %s | %s |\n", req.ID, mdText(req.Title), req.Area,
 			reqLabel(req.Status), strings.Join(cells, "<br>"))
@@ -182,6 +203,80 @@ func (r *Report) mdFailures(w *errWriter) {
 	}
 	if !found {
 		w.printf("None.\n")
+	}
+}
+
+// mdReqLabel is the verdict, "weakly proven" when a mutant that names the requirement survived.
+func mdReqLabel(req RequirementResult) string {
+	if req.Mutation != nil && req.Mutation.Weak {
+		return "**" + weakLabel + "**"
+	}
+	return reqLabel(req.Status)
+}
+
+// mdMutants is a requirement's mutation cell: "2 of 3 caught; survived: `id`".
+func mdMutants(rm *RequirementMutation) string {
+	s := mutationLabel(rm)
+	if rm == nil || len(rm.Survivors) == 0 {
+		return s
+	}
+	var ids []string
+	for _, m := range rm.Survivors {
+		ids = append(ids, "`"+m.ID+"`")
+	}
+	return s + "; survived: " + strings.Join(ids, ", ")
+}
+
+// mdMutation is the mutation testing section: the survivors with what they change, the mutants
+// the run refused, and the gateway's least covered functions.
+func (r *Report) mdMutation(w *errWriter) {
+	m := r.Mutation
+	if m == nil {
+		return
+	}
+	w.printf("## Mutation testing\n\n")
+	w.printf("From `%s`", m.Source)
+	if m.GeneratedAt != "" {
+		w.printf(", measured %s", mdText(m.GeneratedAt))
+	}
+	if m.Partial {
+		w.printf(" (a partial run: only some mutants)")
+	}
+	ms := m.Summary
+	w.printf(". %d mutants of the gateway: %d killed, %d survived, %d accepted as equivalent, %d invalid; kill rate %.1f%%.\n\n",
+		ms.Mutants, ms.Killed, ms.Survived, ms.Equivalent, ms.Invalid, ms.KillRate)
+	w.printf("### Surviving mutants\n\n")
+	if len(m.Survivors) == 0 {
+		w.printf("None.\n\n")
+	} else {
+		w.printf("| Mutant | What it changes | Requirements |\n|---|---|---|\n")
+		for _, s := range m.Survivors {
+			var reqs []string
+			for _, req := range r.Requirements {
+				if req.Mutation != nil && slices.ContainsFunc(req.Mutation.Survivors, func(x MutantRef) bool { return x.ID == s.ID }) {
+					reqs = append(reqs, req.ID)
+				}
+			}
+			w.printf("| `%s` | %s | %s |\n", s.ID, mdText(s.Description), strings.Join(reqs, ", "))
+		}
+		w.printf("\n")
+	}
+	if len(m.Invalid) > 0 {
+		w.printf("### Mutants the run refused\n\n| Mutant | Status | Why |\n|---|---|---|\n")
+		for _, s := range m.Invalid {
+			w.printf("| `%s` | %s | %s |\n", s.ID, s.Status, mdText(s.Detail))
+		}
+		w.printf("\n")
+	}
+	if c := m.Coverage; c != nil {
+		w.printf("### Gateway coverage\n\nThe whole suite executes %.1f%% of the gateway's statements.\n\n", c.Percent)
+		if len(c.LeastCovered) > 0 {
+			w.printf("| Least covered function | Where | Statements covered |\n|---|---|---:|\n")
+			for _, f := range c.LeastCovered {
+				w.printf("| `%s` | `%s:%d` | %.1f%% |\n", f.Function, f.File, f.Line, f.Percent)
+			}
+			w.printf("\n")
+		}
 	}
 }
 

@@ -33,6 +33,9 @@ type Report struct {
 	Requirements []RequirementResult `json:"requirements"`
 	// Features in uri order, each with all its scenarios, traced or not.
 	Features []FeatureResult `json:"features"`
+	// Mutation is the evidence of the suite's power from `make mutation` (mutation.json), when
+	// the report was made with it: absent otherwise.
+	Mutation *MutationEvidence `json:"mutation,omitempty"`
 }
 
 // Summary holds the figures a release decision starts from.
@@ -112,6 +115,9 @@ type RequirementResult struct {
 	AreaTitle string        `json:"areaTitle"`
 	Status    ReqStatus     `json:"status"`
 	Scenarios []ScenarioRef `json:"scenarios"`
+	// Mutation is how many of the mutants that name the requirement the suite caught; absent
+	// when the report was made without mutation results.
+	Mutation *RequirementMutation `json:"mutation,omitempty"`
 }
 
 // ScenarioRef is the short form of a scenario used in lists.

@@ -33,6 +33,10 @@ type Inputs struct {
 	// Names turns a path into the name the report shows (relative to the project, usually);
 	// nil keeps paths as given.
 	Names func(path string) string
+	// Mutation is the path of a mutation.json written by `make mutation` (support/cmd/mutation);
+	// empty means none. The report then shows, per requirement, how many of its mutants the
+	// suite caught, and the kill rate and the gateway's coverage in its summary.
+	Mutation string
 }
 
 // Generate builds the report from its inputs and writes traceability.{md,html,json} into dir,
@@ -71,6 +75,13 @@ func Generate(in Inputs, dir string) (*Report, error) {
 		r.Title = in.Title
 	}
 	r.GeneratedAt = in.GeneratedAt
+	if in.Mutation != "" {
+		m, err := LoadMutation(in.Mutation)
+		if err != nil {
+			return nil, err
+		}
+		r.AttachMutation(m, name(in.Mutation))
+	}
 	if err := r.WriteFiles(dir); err != nil {
 		return nil, err
 	}
@@ -216,6 +227,14 @@ func (r *Report) SummaryLine(dir string, gate bool, gateErr error) string {
 		req.Proven, req.Total, s.ProvenPercent, req.Failing, req.Quarantined, req.NotCovered, s.CoveredPercent)
 	fmt.Fprintf(&b, "Scenarios: %d (%d passed, %d failed, %d other), %d flaky, %d quarantined, over %d run(s) taking %s. ",
 		sc.Total, sc.Passed, sc.Failed, sc.Other, sc.Flaky, sc.Quarantined, s.Runs, s.Duration.Round(10*time.Millisecond))
+	if m := r.Mutation; m != nil {
+		fmt.Fprintf(&b, "Mutation: %d of %d mutants caught (%.1f%%), %d weakly proven requirement(s)",
+			m.Summary.Killed, m.Summary.Killed+m.Summary.Survived, m.Summary.KillRate, m.WeaklyProven)
+		if m.Coverage != nil {
+			fmt.Fprintf(&b, ", gateway coverage %.1f%%", m.Coverage.Percent)
+		}
+		b.WriteString(". ")
+	}
 	switch {
 	case gateErr == nil:
 		b.WriteString("Gate: passed. ")
@@ -232,6 +251,16 @@ func (r *Report) SummaryLine(dir string, gate bool, gateErr error) string {
 func (r *Report) Verdict() string {
 	sc := r.Summary.Scenarios
 	return fmt.Sprintf("scenarios: %d passed, %d failed", sc.Passed, sc.Failed+sc.Other)
+}
+
+// MutationIfPresent is the mutation.json in dir when there is one, else "": the suite's own run
+// shows the evidence of the latest `make mutation` that wrote into its report directory.
+func MutationIfPresent(dir string) string {
+	path := filepath.Join(dir, MutationFile)
+	if _, err := os.Stat(path); err != nil {
+		return ""
+	}
+	return path
 }
 
 // RequirementStatus is one requirement's status, or false when the catalog has no such id.

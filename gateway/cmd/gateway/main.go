@@ -27,6 +27,7 @@ import (
 	"github.com/kubernaut/gateway-contract/gateway/internal/metrics"
 	"github.com/kubernaut/gateway-contract/gateway/internal/readiness"
 	"github.com/kubernaut/gateway-contract/gateway/internal/remediation"
+	"github.com/kubernaut/gateway-contract/gateway/internal/rrcache"
 	"github.com/kubernaut/gateway-contract/gateway/internal/server"
 )
 
@@ -72,10 +73,17 @@ func serve(cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	ready, err := readiness.NewDiscovery(restCfg)
+	discovery, err := readiness.NewDiscovery(restCfg)
 	if err != nil {
 		return err
 	}
+	// The watch-backed cache of RemediationRequests: the gateway is ready once it has synced, and
+	// it runs until the server has stopped (in-flight requests may still use it).
+	rrs := rrcache.New(rrcache.ListWatch(kube))
+	cacheCtx, stopCache := context.WithCancel(context.Background())
+	defer stopCache()
+	go rrs.Run(cacheCtx)
+	ready := readiness.All{rrs, discovery}
 	m := metrics.New(kuberetry.TransientReasons)
 	policy := &kuberetry.Policy{
 		Attempts:       cfg.RetryAttempts,
@@ -109,6 +117,7 @@ func serve(cfg *config.Config, log *slog.Logger) error {
 		Auth: guard,
 		Processor: &remediation.Service{
 			Client:            kube,
+			Cache:             rrs,
 			Retry:             policy,
 			FallbackNamespace: cfg.FallbackNamespace,
 		},
@@ -140,7 +149,12 @@ func serve(cfg *config.Config, log *slog.Logger) error {
 	defer cancel()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "fallback_namespace", cfg.FallbackNamespace)
+	limit := "off"
+	if qps, burst := kubeclient.RateLimits(float32(cfg.KubeQPS), cfg.KubeBurst); qps > 0 {
+		limit = fmt.Sprintf("%g/s, burst %d", qps, burst)
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "fallback_namespace", cfg.FallbackNamespace,
+		"client_rate_limit", limit)
 
 	select {
 	case err := <-serveErr:

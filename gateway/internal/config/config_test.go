@@ -22,7 +22,7 @@ func TestDefaults(t *testing.T) {
 		Listen: ":8080", FallbackNamespace: "kubernaut-system", RetryAttempts: 5,
 		RetryInitialBackoff: 100 * time.Millisecond, RetryMaxBackoff: 2 * time.Second,
 		RequestDeadline: 10 * time.Second, APICallTimeout: 2 * time.Second, UnavailableRetryAfter: 5 * time.Second,
-		MaxBodyBytes: 262144, KubeQPS: 200, KubeBurst: 400, ShutdownTimeout: 30 * time.Second, LogLevel: slog.LevelInfo,
+		MaxBodyBytes: 262144, KubeQPS: 0, KubeBurst: 0, ShutdownTimeout: 30 * time.Second, LogLevel: slog.LevelInfo,
 		AuthnCacheTTL: 2 * time.Minute, AuthzAllowCacheTTL: 30 * time.Second, AuthzDenyCacheTTL: 10 * time.Second,
 	}, c)
 }
@@ -70,6 +70,8 @@ func TestInvalid(t *testing.T) {
 		"negative authn ttl": {args: []string{"--authn-cache-ttl=-1s"}},
 		"negative allow ttl": {env: map[string]string{"GATEWAY_AUTHZ_ALLOW_CACHE_TTL": "-1s"}},
 		"negative deny ttl":  {args: []string{"--authz-deny-cache-ttl=-1s"}},
+		"negative qps":       {args: []string{"--kube-qps=-1"}},
+		"negative burst":     {args: []string{"--kube-burst=-5"}},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {

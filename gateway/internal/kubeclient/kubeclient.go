@@ -21,7 +21,9 @@ import (
 const UserAgent = "kubernaut-gateway"
 
 // RESTConfig loads the kubeconfig file, or the in-cluster config when the path is empty, and applies
-// the client-go rate limits and kuberetry.WrapTransport.
+// the client-go rate limits and kuberetry.WrapTransport. qps 0 (the gateway's default) switches
+// client-go's rate limiter off: the API server protects itself with API Priority and Fairness,
+// whose 429 answers the gateway honours. burst 0 means twice qps.
 func RESTConfig(kubeconfig string, qps float32, burst int) (*rest.Config, error) {
 	var cfg *rest.Config
 	var err error
@@ -33,11 +35,22 @@ func RESTConfig(kubeconfig string, qps float32, burst int) (*rest.Config, error)
 	if err != nil {
 		return nil, fmt.Errorf("load kubernetes config (kubeconfig %q): %w", kubeconfig, err)
 	}
-	cfg.QPS = qps
-	cfg.Burst = burst
+	cfg.QPS, cfg.Burst = RateLimits(qps, burst)
 	cfg.UserAgent = UserAgent
 	cfg.Wrap(kuberetry.WrapTransport)
 	return cfg, nil
+}
+
+// RateLimits turns --kube-qps and --kube-burst into rest.Config's QPS and Burst: qps 0 is no
+// client-side limit (a negative QPS for client-go), burst 0 is twice qps (at least 1).
+func RateLimits(qps float32, burst int) (float32, int) {
+	if qps <= 0 {
+		return -1, 0
+	}
+	if burst <= 0 {
+		burst = max(1, int(2*qps))
+	}
+	return qps, burst
 }
 
 // Scheme returns a scheme with the v1alpha1 types.
@@ -56,13 +69,13 @@ func RESTMapper() meta.RESTMapper {
 	return mapper
 }
 
-// New returns a controller-runtime client for the gateway's types.
-func New(cfg *rest.Config) (client.Client, error) {
+// New returns a controller-runtime client for the gateway's types; it can watch, for the cache.
+func New(cfg *rest.Config) (client.WithWatch, error) {
 	scheme, err := Scheme()
 	if err != nil {
 		return nil, err
 	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme, Mapper: RESTMapper()})
+	c, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme, Mapper: RESTMapper()})
 	if err != nil {
 		return nil, fmt.Errorf("create kubernetes client: %w", err)
 	}

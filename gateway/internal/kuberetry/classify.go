@@ -33,7 +33,9 @@ var TransientReasons = []string{
 
 // Classify tells whether err is worth retrying and, if so, why (one of TransientReasons). API
 // statuses other than 429, 500, 502, 503 and 504 are permanent: retrying a 400, 403, 404, 409 or 422
-// cannot change the answer.
+// cannot change the answer. A deadline met inside a call (context.DeadlineExceeded, however it is
+// wrapped or flattened into text, and client-go's rate limiter refusing to wait past it) is a
+// transient timeout.
 func Classify(err error) (reason string, transient bool) {
 	if err == nil {
 		return "", false
@@ -82,10 +84,21 @@ func classifyNetwork(err error) (string, bool) {
 		strings.Contains(msg, "server closed idle connection"),
 		strings.Contains(msg, "client connection lost"):
 		return ReasonEOF, true
-	case strings.Contains(msg, "i/o timeout"), strings.Contains(msg, "TLS handshake timeout"):
+	case strings.Contains(msg, "i/o timeout"), strings.Contains(msg, "TLS handshake timeout"),
+		strings.Contains(msg, "context deadline exceeded"), strings.Contains(msg, "Client.Timeout exceeded"),
+		clientThrottled(msg):
 		return ReasonTimeout, true
 	}
 	return "", false
+}
+
+// clientThrottled recognises client-go's own rate limiter giving up because its wait would pass
+// the call's deadline ("client rate limiter Wait returned an error: rate: Wait(n=1) would exceed
+// context deadline"). The error wraps nothing a caller can match, but it is a timeout of the
+// gateway's making, not a refusal by the API: transient. The request was never sent.
+func clientThrottled(msg string) bool {
+	return strings.Contains(msg, "client rate limiter Wait returned an error") ||
+		strings.Contains(msg, "would exceed context deadline")
 }
 
 // Ambiguous reports whether a failed call may nevertheless have taken effect on the server (the
@@ -93,7 +106,7 @@ func classifyNetwork(err error) (string, bool) {
 // earlier effect, which callers must recognise so as not to count one signal twice.
 func Ambiguous(err error) bool {
 	reason, transient := Classify(err)
-	if !transient {
+	if !transient || clientThrottled(err.Error()) {
 		return false
 	}
 	switch reason {

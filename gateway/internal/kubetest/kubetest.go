@@ -18,6 +18,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
@@ -189,3 +190,14 @@ func TooManyRequests(seconds int) error {
 		Message: "too many requests", Details: &metav1.StatusDetails{RetryAfterSeconds: int32(seconds)},
 	}}
 }
+
+// WithoutWatchList marks a ListWatch over the fake client as not supporting client-go's
+// watch-list (a watch that streams the initial state and then a bookmark), which the fake's
+// watch cannot do: an informer over it then lists and watches the classic way.
+func WithoutWatchList(lw *toolscache.ListWatch) toolscache.ListerWatcher {
+	return noWatchList{lw}
+}
+
+type noWatchList struct{ *toolscache.ListWatch }
+
+func (noWatchList) IsWatchListSemanticsUnSupported() bool { return true }

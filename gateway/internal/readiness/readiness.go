@@ -1,6 +1,7 @@
 // Package readiness decides whether the gateway can do its work: the API server must serve the
-// RemediationRequest resource. A gateway that answers ready before the CRD is installed would turn
-// every signal into a 500.
+// RemediationRequest resource (a gateway that answers ready before the CRD is installed would turn
+// every signal into a 500), and the gateway's cache of RemediationRequests must have synced (All
+// combines the two).
 package readiness
 
 import (
@@ -54,4 +55,22 @@ func (d *Discovery) Ready(ctx context.Context) error {
 		}
 	}
 	return fmt.Errorf("%s does not serve %s", gv, v1alpha1.ResourcePlural)
+}
+
+// Checker is one condition of readiness: nil when met.
+type Checker interface {
+	Ready(ctx context.Context) error
+}
+
+// All is ready when every checker is, asked in order; the first that is not gives the reason.
+type All []Checker
+
+// Ready returns the first checker's error, or nil.
+func (a All) Ready(ctx context.Context) error {
+	for _, c := range a {
+		if err := c.Ready(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }

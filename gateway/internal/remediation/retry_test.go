@@ -18,12 +18,18 @@ import (
 )
 
 // Every class of transient error, on every call the gateway makes, is retried and then succeeds.
+// A new signal lists (without a cache), creates and updates the status; a read happens after a
+// conflict.
 func TestTransientErrorsRetriedThenSuccess(t *testing.T) {
 	verbs := []string{kubetest.VerbList, kubetest.VerbCreate, kubetest.VerbGet, kubetest.VerbStatusUpdate}
+	conflict := apierrors.NewConflict(v1alpha1.Resource(v1alpha1.ResourcePlural), "x", errors.New("modified"))
 	for reason, injected := range kubetest.TransientErrors() {
 		for _, verb := range verbs {
 			t.Run(reason+"/"+verb, func(t *testing.T) {
 				e := newEnv(t)
+				if verb == kubetest.VerbGet {
+					e.faults.Inject(kubetest.VerbStatusUpdate, kubetest.Fault{Err: conflict})
+				}
 				e.faults.FailN(verb, 2, injected)
 				out, err := e.svc.Process(context.Background(), podSignal("payments", "api-1"))
 				require.NoError(t, err)

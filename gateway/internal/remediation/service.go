@@ -22,8 +22,9 @@ import (
 	"github.com/kubernaut/gateway-contract/gateway/internal/signal"
 )
 
-// RBAC of the gateway: exactly the calls this package makes. controller-gen turns these markers
-// into the ClusterRole kubernaut-gateway (gateway/config/rbac/role.yaml).
+// RBAC of the gateway: exactly the calls this package makes (the watch-backed cache of package
+// rrcache adds list and watch). controller-gen turns these markers into the ClusterRole
+// kubernaut-gateway (gateway/config/rbac/role.yaml).
 //
 // +kubebuilder:rbac:groups=kubernaut.ai,resources=remediationrequests,verbs=get;list;create
 // +kubebuilder:rbac:groups=kubernaut.ai,resources=remediationrequests/status,verbs=get;update
@@ -39,7 +40,7 @@ const (
 const OriginInvalidNamespace = "invalid-namespace"
 
 const (
-	// maxRounds bounds list/create rounds (terminal objects met, objects deleted under us, namespace
+	// maxRounds bounds lookup/create rounds (terminal objects met, objects deleted under us, namespace
 	// fallback); each round means another writer made progress, so a handful is plenty.
 	maxRounds = 10
 	// maxConflicts bounds optimistic-concurrency retries of one status update; every conflict means
@@ -58,11 +59,35 @@ type Outcome struct {
 	OccurrenceCount int32
 }
 
+// Cache is a watch-backed view of the RemediationRequests (*rrcache.Cache). It need not be fresh:
+// Process only takes its first guess from it, and every write is checked by the API server.
+type Cache interface {
+	// Synced reports whether the view has loaded the cluster's objects once.
+	Synced() bool
+	// ByFingerprint returns the known objects of a fingerprint in a namespace; they are shared
+	// and must not be modified.
+	ByFingerprint(namespace, fingerprint string) []*v1alpha1.RemediationRequest
+	// Observe records the API's answer to a write of ours, which the watch may not have delivered
+	// yet; Forget drops that record for an object the API reported missing.
+	Observe(rr *v1alpha1.RemediationRequest)
+	Forget(rr *v1alpha1.RemediationRequest)
+}
+
 // Service processes firing signals against the Kubernetes API.
+//
+// A new signal costs two API calls (create, then the status update that records its first
+// occurrence, based on the create's answer) and a repeat one (the status update, based on the
+// cached object), as long as the cache is current. The cache only ever provides a first guess:
+// every write is checked by the API server (names collide, updates carry the resourceVersion they
+// were based on), and when a write shows the guess was wrong (the object was deleted, turned
+// terminal or moved on) the signal is processed again from authoritative reads.
 type Service struct {
-	// Client must have v1alpha1 in its scheme, and support the spec.signalFingerprint field selector
-	// (a real API server does through the CRD's selectable field; a fake client needs an index).
+	// Client makes every write and every authoritative read. It must have v1alpha1 in its scheme and
+	// support the spec.signalFingerprint field selector (a real API server does through the CRD's
+	// selectable field; a fake client needs an index).
 	Client client.Client
+	// Cache answers the first lookup of a signal; nil (or not synced yet) means a LIST instead.
+	Cache Cache
 	// Retry wraps every API call.
 	Retry *kuberetry.Policy
 	// FallbackNamespace receives the signals without a usable namespace.
@@ -76,34 +101,44 @@ var errRestart = errors.New("remediation request changed under us")
 
 // Process records one firing signal: as an occurrence of its active RemediationRequest, or as a new
 // one. Errors are *kuberetry.UnavailableError when a retry could succeed, and permanent otherwise.
+//
+// The outcome is StatusCreated exactly when this call's status update took the object's
+// occurrence count from nothing to 1: only one writer can (updates are version-checked), so every
+// RemediationRequest is reported created once, also when the create and the first count happened
+// in different deliveries of the signal.
 func (s *Service) Process(ctx context.Context, sig *signal.Signal) (Outcome, error) {
 	namespace, fallback := s.Namespace(sig)
+	// fresh: look up with a LIST, not the cache. After a restart the cache has misled us once; it
+	// must not keep the signal going round in circles while the watch catches up.
+	fresh := s.Cache == nil || !s.Cache.Synced()
 	for round := 0; round < maxRounds; round++ {
-		items, err := s.list(ctx, namespace, sig.Fingerprint)
+		items, err := s.lookup(ctx, namespace, sig.Fingerprint, fresh)
 		if err != nil {
 			return Outcome{}, err
 		}
 		if active := activeOf(items, sig.Fingerprint); active != nil {
-			out, err := s.recordOccurrence(ctx, client.ObjectKeyFromObject(active), false)
+			out, err := s.recordOccurrence(ctx, active)
 			if errors.Is(err, errRestart) {
+				fresh = s.restart(ctx, "the active remediation request ended or was deleted")
 				continue
 			}
 			return out, err
 		}
 
 		name := nextName(sig.Fingerprint, items)
-		obj := s.build(sig, namespace, name, fallback)
-		ambiguous, err := s.create(ctx, obj)
+		created, err := s.create(ctx, s.build(sig, namespace, name, fallback))
 		switch {
 		case err == nil:
-			out, err := s.recordOccurrence(ctx, client.ObjectKeyFromObject(obj), true)
+			out, err := s.recordOccurrence(ctx, created)
 			if errors.Is(err, errRestart) {
+				fresh = s.restart(ctx, "the new remediation request ended or was deleted")
 				continue
 			}
 			return out, err
 		case apierrors.IsAlreadyExists(err):
-			out, err := s.joinExisting(ctx, client.ObjectKeyFromObject(obj), ambiguous)
+			out, err := s.joinExisting(ctx, client.ObjectKey{Namespace: namespace, Name: name})
 			if errors.Is(err, errRestart) {
+				fresh = s.restart(ctx, "the name is taken by an ended or deleted remediation request")
 				continue
 			}
 			return out, err
@@ -120,6 +155,12 @@ func (s *Service) Process(ctx context.Context, sig *signal.Signal) (Outcome, err
 		Err: fmt.Errorf("remediation requests of fingerprint %s kept changing", sig.Fingerprint)}
 }
 
+// restart logs why a round ends and returns true: the next lookup is a LIST.
+func (s *Service) restart(ctx context.Context, why string) bool {
+	logging.FromContext(ctx).Debug("looking the signal up again from the API", "reason", why)
+	return true
+}
+
 // Namespace is where Process writes sig's RemediationRequest, decided from the signal alone: its
 // own namespace, or the fallback namespace (fallback true) for cluster-scoped signals and for
 // namespaces that cannot exist (not a DNS-1123 label, so no API call is made in them). Process
@@ -132,9 +173,10 @@ func (s *Service) Namespace(sig *signal.Signal) (namespace string, fallback bool
 	return sig.Namespace, false
 }
 
-// joinExisting handles a create that lost the race for a name: the winner's object is the active one
-// unless it is already terminal, in which case a new round picks the next name.
-func (s *Service) joinExisting(ctx context.Context, key client.ObjectKey, ownCreateAmbiguous bool) (Outcome, error) {
+// joinExisting handles a create that lost the race for a name (to a racer, or to our own earlier
+// attempt whose answer was lost): the object under that name is the active one unless it is
+// already terminal, in which case a new round picks the next name.
+func (s *Service) joinExisting(ctx context.Context, key client.ObjectKey) (Outcome, error) {
 	existing, err := s.get(ctx, key)
 	if apierrors.IsNotFound(err) {
 		return Outcome{}, errRestart
@@ -145,22 +187,26 @@ func (s *Service) joinExisting(ctx context.Context, key client.ObjectKey, ownCre
 	if v1alpha1.IsTerminalPhase(existing.Status.OverallPhase) {
 		return Outcome{}, errRestart
 	}
-	// A create whose answer was lost may have succeeded: the retry then meets our own object. With no
-	// occurrence recorded on it yet it is ours (or a racer's that has not counted either), so report it
-	// as created; counting stays exact either way.
-	created := ownCreateAmbiguous && existing.Status.Deduplication == nil
-	return s.recordOccurrence(ctx, key, created)
+	return s.recordOccurrence(ctx, existing)
 }
 
-func (s *Service) list(ctx context.Context, namespace, fingerprint string) ([]v1alpha1.RemediationRequest, error) {
-	var items []v1alpha1.RemediationRequest
+// lookup returns the RemediationRequests of the fingerprint in namespace: from the cache, or, when
+// fresh, from a LIST. The objects must not be modified.
+func (s *Service) lookup(ctx context.Context, namespace, fingerprint string, fresh bool) ([]*v1alpha1.RemediationRequest, error) {
+	if !fresh {
+		return s.Cache.ByFingerprint(namespace, fingerprint), nil
+	}
+	var items []*v1alpha1.RemediationRequest
 	err := s.Retry.Do(ctx, "list remediationrequests", func(ctx context.Context) error {
 		var list v1alpha1.RemediationRequestList
 		if err := s.Client.List(ctx, &list, client.InNamespace(namespace),
 			client.MatchingFields{v1alpha1.FieldSignalFingerprint: fingerprint}); err != nil {
 			return err
 		}
-		items = list.Items
+		items = make([]*v1alpha1.RemediationRequest, len(list.Items))
+		for i := range list.Items {
+			items[i] = &list.Items[i]
+		}
 		return nil
 	})
 	if err != nil {
@@ -185,17 +231,25 @@ func (s *Service) get(ctx context.Context, key client.ObjectKey) (*v1alpha1.Reme
 	return out, nil
 }
 
-// create reports whether any failed attempt was ambiguous (the object may exist because of it).
-func (s *Service) create(ctx context.Context, obj *v1alpha1.RemediationRequest) (bool, error) {
-	ambiguous := false
+// create returns the object as the API created it: its answer carries the uid and the
+// resourceVersion that the first status update is based on, so no read follows.
+func (s *Service) create(ctx context.Context, obj *v1alpha1.RemediationRequest) (*v1alpha1.RemediationRequest, error) {
+	var out *v1alpha1.RemediationRequest
 	err := s.Retry.Do(ctx, "create remediationrequest", func(ctx context.Context) error {
-		err := s.Client.Create(ctx, obj.DeepCopy())
-		if kuberetry.Ambiguous(err) {
-			ambiguous = true
+		attempt := obj.DeepCopy()
+		if err := s.Client.Create(ctx, attempt); err != nil {
+			return err
 		}
-		return err
+		out = attempt
+		return nil
 	})
-	return ambiguous, err
+	if err != nil {
+		return nil, err
+	}
+	if s.Cache != nil {
+		s.Cache.Observe(out)
+	}
+	return out, nil
 }
 
 func (s *Service) now() time.Time {
@@ -206,11 +260,10 @@ func (s *Service) now() time.Time {
 }
 
 // activeOf returns the non-terminal object of the fingerprint with the highest suffix, if any.
-func activeOf(items []v1alpha1.RemediationRequest, fingerprint string) *v1alpha1.RemediationRequest {
+func activeOf(items []*v1alpha1.RemediationRequest, fingerprint string) *v1alpha1.RemediationRequest {
 	var best *v1alpha1.RemediationRequest
 	bestN := -1
-	for i := range items {
-		rr := &items[i]
+	for _, rr := range items {
 		if rr.Spec.SignalFingerprint != fingerprint || v1alpha1.IsTerminalPhase(rr.Status.OverallPhase) {
 			continue
 		}
@@ -223,10 +276,10 @@ func activeOf(items []v1alpha1.RemediationRequest, fingerprint string) *v1alpha1
 
 // nextName is rr-<fp16>-<n>, n one more than the highest suffix in use (0 when none), so that racing
 // creators of a new fingerprint compute the same name and collide.
-func nextName(fingerprint string, items []v1alpha1.RemediationRequest) string {
+func nextName(fingerprint string, items []*v1alpha1.RemediationRequest) string {
 	next := 0
-	for i := range items {
-		if n := suffix(fingerprint, items[i].Name); n >= next {
+	for _, rr := range items {
+		if n := suffix(fingerprint, rr.Name); n >= next {
 			next = n + 1
 		}
 	}

@@ -27,7 +27,7 @@ var now = time.Date(2026, 11, 26, 2, 0, 0, 0, time.UTC)
 
 type env struct {
 	faults  *kubetest.Faults
-	client  client.Client
+	client  client.WithWatch
 	svc     *remediation.Service
 	mu      sync.Mutex
 	retries []kuberetry.Retry

@@ -112,6 +112,7 @@ func firstLabel(labels map[string]string, keys ...string) string {
 // compactPayload stores the sender's JSON without its indentation, cut to MaxPayloadBytes.
 func compactPayload(raw []byte) string {
 	var buf bytes.Buffer
+	buf.Grow(len(raw))
 	if err := json.Compact(&buf, raw); err != nil {
 		return Truncate(string(raw), MaxPayloadBytes)
 	}

@@ -32,10 +32,22 @@ func Truncate(s string, limit int) string {
 	return s[:cut]
 }
 
-// truncateValues copies m with every value cut to limit bytes; nil stays nil.
+// truncateValues returns m with every value cut to limit bytes: m itself when no value is too
+// long (the common case, without a copy), else a copy; nil and empty give nil. m is never
+// modified: callers still read the whole values (the target's name comes from a label).
 func truncateValues(m map[string]string, limit int) map[string]string {
 	if len(m) == 0 {
 		return nil
+	}
+	long := false
+	for _, v := range m {
+		if len(v) > limit {
+			long = true
+			break
+		}
+	}
+	if !long {
+		return m
 	}
 	out := make(map[string]string, len(m))
 	for k, v := range m {

@@ -3,14 +3,16 @@
 // enforces the traceability gate.
 //
 //	go run ./support/cmd/trace --catalog features/requirements.yaml --out reports \
-//	    [--gate=true] [--title T] [--generated-at TEXT] reports/cucumber*.json ...
+//	    [--gate=true] [--title T] [--generated-at TEXT] [--mutation reports/mutation.json] reports/cucumber*.json ...
 //
 // Files are runs in the order given; glob patterns are expanded here (in
 // natural order, so cucumber-10.json comes after cucumber-2.json) for shells
 // and CI steps that pass them quoted. Exit status: 0 success, 1 the gate
 // failed (the reports are still written), 2 bad usage, unreadable input or
 // unwritable output. It writes the report with support/report.Generate, the
-// same function the suite's own run calls.
+// same function the suite's own run calls. --mutation adds the evidence of `make mutation`: per
+// requirement, how many of its mutants the suite caught ("weakly proven" when one survived), the
+// kill rate and the gateway's statement coverage.
 //
 //	go run ./support/cmd/trace verdict reports/traceability.json [BR-GATEWAY-018]
 //
@@ -42,6 +44,7 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 // options are the parsed command line.
 type options struct {
 	catalog, out, title, generatedAt string
+	mutation                         string
 	gate, noFlaky                    bool
 	patterns                         []string
 }
@@ -56,7 +59,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "trace: %v\nusage: trace --catalog FILE --out DIR [--gate=true] [--title T] CUCUMBER.json...\n", err)
+		fmt.Fprintf(stderr, "trace: %v\nusage: trace --catalog FILE --out DIR [--gate=true] [--title T] [--mutation FILE] CUCUMBER.json...\n", err)
 		return exitUsage
 	}
 	files, err := expand(opts.patterns, filepath.Join(opts.out, report.JSONFile))
@@ -66,6 +69,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	r, err := report.Generate(report.Inputs{
 		Catalog: opts.catalog, Cucumber: files, Title: opts.title, GeneratedAt: opts.generatedAt,
+		Mutation: opts.mutation,
 	}, opts.out)
 	if err != nil {
 		fmt.Fprintf(stderr, "trace: %v\n", err)
@@ -98,6 +102,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.noFlaky, "no-flaky", false, "also exit 1 when a scenario failed in any run or is flaky across them (make flake)")
 	fs.StringVar(&o.title, "title", report.DefaultTitle, "report title")
 	fs.StringVar(&o.generatedAt, "generated-at", "", "free text shown as the generation time (none by default, for reproducible output)")
+	fs.StringVar(&o.mutation, "mutation", "", "a mutation.json of make mutation: show per requirement how many of its mutants the suite caught")
 	for {
 		if err := fs.Parse(args); err != nil {
 			return o, err

@@ -1,0 +1,40 @@
+package server_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/kubernaut/gateway-contract/gateway/internal/kubetest"
+	"github.com/kubernaut/gateway-contract/gateway/internal/server"
+)
+
+// The soak's undercount of gateway_signals_created_total: the create took effect, recording the
+// first occurrence failed (503); the redelivery records occurrence 1, so it is the signal that
+// created the object: 201, and counted created (not deduplicated).
+func TestCreatedWhenTheFirstOccurrenceIsRecordedOnRedelivery(t *testing.T) {
+	g := newGateway(t)
+	body := []byte(`{"alerts":[{"status":"firing","labels":{"alertname":"HighMemory","namespace":"payments","pod":"api-1"}}]}`)
+	g.faults.FailN(kubetest.VerbStatusUpdate, 3, apierrors.NewServiceUnavailable("etcd leader change"))
+	rec := g.postAlerts(body)
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code, rec.Body.String())
+	require.Len(t, g.items(t), 1, "the create took effect")
+
+	rec = g.postAlerts(body)
+	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+	res := decode[server.Response](t, rec).Results
+	require.Len(t, res, 1)
+	assert.Equal(t, "created", res[0].Status)
+	assert.EqualValues(t, 1, res[0].OccurrenceCount)
+	assert.Equal(t, 1.0, testutil.ToFloat64(g.metrics.Created.WithLabelValues("prometheus")))
+	assert.Zero(t, testutil.ToFloat64(g.metrics.Deduplicated.WithLabelValues("prometheus")))
+
+	rec = g.postAlerts(body)
+	require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
+	assert.Equal(t, 1.0, testutil.ToFloat64(g.metrics.Created.WithLabelValues("prometheus")))
+	assert.Equal(t, 1.0, testutil.ToFloat64(g.metrics.Deduplicated.WithLabelValues("prometheus")))
+}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/kubernaut/gateway-contract/support/repo"
+	"github.com/kubernaut/gateway-contract/support/report"
+)
+
+// coverPackages are the packages whose statements the coverage figure counts: the gateway's.
+const coverPackages = repo.ModulePath + "/gateway/..."
+
+// leastCovered is how many functions the report lists as the least covered.
+const leastCovered = 12
+
+// coverage reads the counters that the coverage-instrumented gateways of the baseline run left
+// in covDir (GOCOVERDIR) with go tool covdata and go tool cover, in the tree the binary was
+// built from, and keeps a copy of the profile and the per-function table in outDir.
+func coverage(ctx context.Context, t *tree, covDir, outDir string) (*report.Coverage, error) {
+	entries, err := os.ReadDir(covDir)
+	if err != nil || len(entries) == 0 {
+		return nil, fmt.Errorf("no coverage data in %s: did the instrumented gateways exit normally?", covDir)
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return nil, err
+	}
+	profile := filepath.Join(outDir, "coverage.txt")
+	if _, err := goTool(ctx, t.dir, "covdata", "textfmt", "-i", covDir, "-o", profile); err != nil {
+		return nil, err
+	}
+	pkgs, err := goTool(ctx, t.dir, "covdata", "percent", "-i", covDir)
+	if err != nil {
+		return nil, err
+	}
+	funcs, err := goTool(ctx, t.dir, "cover", "-func", profile)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(outDir, "functions.txt"), funcs, 0o644); err != nil {
+		return nil, err
+	}
+	c := &report.Coverage{Packages: []report.PackageCoverage{}, LeastCovered: []report.FunctionCoverage{}}
+	// covdata percent: "\tgithub.com/.../gateway/internal/auth\t\tcoverage: 85.2% of statements"
+	for _, line := range strings.Split(string(pkgs), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 3 && f[1] == "coverage:" {
+			if p, err := strconv.ParseFloat(strings.TrimSuffix(f[2], "%"), 64); err == nil {
+				c.Packages = append(c.Packages, report.PackageCoverage{Package: strings.TrimPrefix(f[0], repo.ModulePath+"/"), Percent: p})
+			}
+		}
+	}
+	slices.SortFunc(c.Packages, func(a, b report.PackageCoverage) int { return cmp.Compare(a.Package, b.Package) })
+	// cover -func: "github.com/.../signal.go:99:\tstorableTime\t\t0.0%", then "total:\t(statements)\t81.2%"
+	var all []report.FunctionCoverage
+	sc := bufio.NewScanner(bytes.NewReader(funcs))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) != 3 {
+			continue
+		}
+		p, err := strconv.ParseFloat(strings.TrimSuffix(f[2], "%"), 64)
+		if err != nil {
+			continue
+		}
+		if f[0] == "total:" {
+			c.Percent = p
+			continue
+		}
+		loc := strings.Split(strings.TrimSuffix(f[0], ":"), ":")
+		if len(loc) < 2 {
+			continue
+		}
+		line, _ := strconv.Atoi(loc[1])
+		file := strings.TrimPrefix(loc[0], repo.ModulePath+"/")
+		if strings.HasPrefix(filepath.Base(file), "zz_generated") {
+			continue // generated deep copies: not the gateway's logic
+		}
+		all = append(all, report.FunctionCoverage{Function: f[1], File: file, Line: line, Percent: p})
+	}
+	slices.SortStableFunc(all, func(a, b report.FunctionCoverage) int {
+		return cmp.Or(cmp.Compare(a.Percent, b.Percent), cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line))
+	})
+	c.LeastCovered = append(c.LeastCovered, all[:min(leastCovered, len(all))]...)
+	return c, nil
+}
+
+func goTool(ctx context.Context, dir string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "go", append([]string{"tool"}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("go tool %s: %w\n%s", strings.Join(args, " "), err, errb.String())
+	}
+	return out.Bytes(), nil
+}
