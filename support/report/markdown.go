@@ -271,9 +271,9 @@ func (r *Report) mdMutation(w *errWriter) {
 	if c := m.Coverage; c != nil {
 		w.printf("### Gateway coverage\n\nThe whole suite executes %.1f%% of the gateway's statements.\n\n", c.Percent)
 		if len(c.LeastCovered) > 0 {
-			w.printf("| Least covered function | Where | Statements covered |\n|---|---|---:|\n")
+			w.printf("| Least covered function | Where | Statements never run | Covered |\n|---|---|---:|---:|\n")
 			for _, f := range c.LeastCovered {
-				w.printf("| `%s` | `%s:%d` | %.1f%% |\n", f.Function, f.File, f.Line, f.Percent)
+				w.printf("| `%s` | `%s:%d` | %d of %d | %.1f%% |\n", f.Function, f.File, f.Line, f.Uncovered, f.Statements, f.Percent)
 			}
 			w.printf("\n")
 		}

@@ -123,7 +123,7 @@ type Coverage struct {
 	// Percent of the statements of the gateway's packages that the suite executed.
 	Percent  float64           `json:"percent"`
 	Packages []PackageCoverage `json:"packages"`
-	// LeastCovered are the gateway's least covered functions, least first.
+	// LeastCovered are the functions with the most statements the suite never ran, most first.
 	LeastCovered []FunctionCoverage `json:"leastCovered"`
 }
 
@@ -139,6 +139,9 @@ type FunctionCoverage struct {
 	File     string  `json:"file"`
 	Line     int     `json:"line"`
 	Percent  float64 `json:"percent"`
+	// Statements is how many statements the function has; Uncovered how many the suite never ran.
+	Statements int `json:"statements"`
+	Uncovered  int `json:"uncovered"`
 }
 
 // Summarize recomputes the summary from the mutants.

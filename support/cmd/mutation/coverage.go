@@ -87,8 +87,15 @@ func coverage(ctx context.Context, t *tree, covDir, outDir string) (*report.Cove
 		}
 		all = append(all, report.FunctionCoverage{Function: f[1], File: file, Line: line, Percent: p})
 	}
+	profileData, err := os.ReadFile(profile)
+	if err != nil {
+		return nil, err
+	}
+	countStatements(all, profileData)
+	// Most statements never run first: a one-line accessor at 0% matters less than a branchy
+	// function at 60%.
 	slices.SortStableFunc(all, func(a, b report.FunctionCoverage) int {
-		return cmp.Or(cmp.Compare(a.Percent, b.Percent), cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line))
+		return cmp.Or(cmp.Compare(b.Uncovered, a.Uncovered), cmp.Compare(a.Percent, b.Percent), cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line))
 	})
 	c.LeastCovered = append(c.LeastCovered, all[:min(leastCovered, len(all))]...)
 	return c, nil
@@ -104,4 +111,51 @@ func goTool(ctx context.Context, dir string, args ...string) ([]byte, error) {
 		return nil, fmt.Errorf("go tool %s: %w\n%s", strings.Join(args, " "), err, errb.String())
 	}
 	return out.Bytes(), nil
+}
+
+// countStatements fills Statements and Uncovered of every function from the coverage profile
+// ("<pkg>/file.go:startLine.col,endLine.col numStmts count" per block): a block belongs to the
+// function of its file whose first line is the last one at or before the block's.
+func countStatements(funcs []report.FunctionCoverage, profile []byte) {
+	byFile := map[string][]int{} // file -> indexes into funcs, by line
+	for i, f := range funcs {
+		byFile[f.File] = append(byFile[f.File], i)
+	}
+	for _, idx := range byFile {
+		slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(funcs[a].Line, funcs[b].Line) })
+	}
+	sc := bufio.NewScanner(bytes.NewReader(profile))
+	for sc.Scan() {
+		loc, rest, ok := strings.Cut(sc.Text(), ":")
+		if !ok || strings.HasPrefix(sc.Text(), "mode:") {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) != 3 {
+			continue
+		}
+		line, err := strconv.Atoi(f[0][:strings.IndexAny(f[0]+".", ".")])
+		if err != nil {
+			continue
+		}
+		stmts, err1 := strconv.Atoi(f[1])
+		count, err2 := strconv.Atoi(f[2])
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		idx := byFile[strings.TrimPrefix(loc, repo.ModulePath+"/")]
+		owner := -1
+		for _, i := range idx {
+			if funcs[i].Line <= line {
+				owner = i
+			}
+		}
+		if owner < 0 {
+			continue
+		}
+		funcs[owner].Statements += stmts
+		if count == 0 {
+			funcs[owner].Uncovered += stmts
+		}
+	}
 }

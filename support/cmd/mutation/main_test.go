@@ -174,3 +174,19 @@ func TestJudge(t *testing.T) {
 	assert.Equal(t, report.MutantError, got.Status)
 	assert.True(t, strings.Contains(got.Detail, "wrote no report"))
 }
+
+func TestCountStatements(t *testing.T) {
+	funcs := []report.FunctionCoverage{
+		{Function: "a", File: "gateway/x.go", Line: 3},
+		{Function: "b", File: "gateway/x.go", Line: 10},
+		{Function: "c", File: "gateway/y.go", Line: 1},
+	}
+	profile := "mode: set\n" +
+		repo.ModulePath + "/gateway/x.go:3.20,5.2 2 1\n" +
+		repo.ModulePath + "/gateway/x.go:5.2,7.3 3 0\n" +
+		repo.ModulePath + "/gateway/x.go:10.15,12.2 4 0\n" +
+		repo.ModulePath + "/gateway/y.go:1.10,2.2 1 1\n"
+	countStatements(funcs, []byte(profile))
+	assert.Equal(t, []int{5, 4, 1}, []int{funcs[0].Statements, funcs[1].Statements, funcs[2].Statements})
+	assert.Equal(t, []int{3, 4, 0}, []int{funcs[0].Uncovered, funcs[1].Uncovered, funcs[2].Uncovered})
+}
