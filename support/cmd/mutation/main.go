@@ -19,7 +19,7 @@
 //  3. The baseline: a coverage-instrumented gateway (go build -cover) goes through the whole
 //     suite once, alone on the machine, with GOCOVERDIR; a scenario that fails there cannot kill
 //     a mutant, and the counters give the gateway's statement coverage and its least covered
-//     functions. The first mutants are built meanwhile.
+//     functions.
 //  4. Each mutant is applied to the copy (refused as stale when its old text is not in its file
 //     exactly once, as unchanged when the built binary is byte-identical to the gateway's, as
 //     broken when it does not build), built, and the compiled suite runs the scenarios of its
@@ -278,43 +278,33 @@ func (m *measurement) measure(ctx context.Context, begin time.Time) (int, error)
 	m.printf("control plane ready in %s; suite compiled in %s", clusterTook.Round(time.Millisecond), suiteTook.Round(time.Millisecond))
 	m.suite = &suite{binary: suiteBin, root: m.root, kubeconfig: shared.kubeconfig, timeout: m.opts.timeout}
 
-	// The mutants are built one after another while the suite runs: the first ones during the
-	// baseline, the others while earlier ones run.
+	// The baseline runs alone, with the machine to itself (no build, no other run): it decides
+	// which scenarios can kill a mutant at all (those that pass against the gateway as it is), so
+	// it must not be the run that load makes fail.
+	covDir := filepath.Join(m.work, "covdata")
+	var baseline *runResult
+	if !m.opts.noCoverage {
+		if baseline, err = m.runBaseline(ctx, coverBin, covDir, filepath.Join(outDir, "baseline")); err != nil {
+			return 0, err
+		}
+	}
+	// Then the mutants are built one after another while the suite runs the ones built before.
 	type job struct {
 		mu     *mutant
 		binary string
 	}
 	jobs := make(chan job, m.opts.parallel)
-	buildCtx, stopBuilds := context.WithCancel(ctx)
-	defer stopBuilds()
 	go func() {
 		defer close(jobs)
 		for _, mu := range m.mutants {
-			if buildCtx.Err() != nil {
+			if ctx.Err() != nil {
 				return
 			}
-			if binary, ok := m.buildMutant(buildCtx, mu, bin); ok {
-				select {
-				case jobs <- job{mu: mu, binary: binary}:
-				case <-buildCtx.Done():
-					return
-				}
+			if binary, ok := m.buildMutant(ctx, mu, bin); ok {
+				jobs <- job{mu: mu, binary: binary}
 			}
 		}
 	}()
-	// The baseline runs alone, with the machine to itself: it decides which scenarios can kill a
-	// mutant at all (those that pass against the gateway as it is), so it must not be the run that
-	// load makes fail.
-	covDir := filepath.Join(m.work, "covdata")
-	var baseline *runResult
-	if !m.opts.noCoverage {
-		if baseline, err = m.runBaseline(ctx, coverBin, covDir, filepath.Join(outDir, "baseline")); err != nil {
-			stopBuilds()
-			for range jobs { // the builder stops
-			}
-			return 0, err
-		}
-	}
 	var workers sync.WaitGroup
 	for w := 0; w < m.opts.parallel; w++ {
 		workers.Add(1)
