@@ -12,6 +12,9 @@ import (
 	"github.com/moby/moby/client"
 )
 
+// freezeAttempts bounds the pauses asked for when the cgroup freezer gives up.
+const freezeAttempts = 5
+
 // Fault names, as FaultEvidence.Fault reports them.
 const (
 	FaultFreeze     = "freeze"
@@ -72,8 +75,21 @@ func (e FaultEvidence) String() string {
 // APITimeout.
 func (c *ContainerCluster) Freeze(ctx context.Context) (FaultEvidence, error) {
 	return c.fault(ctx, FaultFreeze, func(ctx context.Context) error {
-		_, err := c.docker.ContainerPause(ctx, c.id, client.ContainerPauseOptions{})
-		return err
+		// The cgroup freezer gives up ("unable to freeze") when a process does not stop in time,
+		// which a loaded machine sees now and then; the pause is asked for again, a bounded
+		// number of times, until it takes.
+		var err error
+		for attempt := 0; attempt < freezeAttempts; attempt++ {
+			if _, err = c.docker.ContainerPause(ctx, c.id, client.ContainerPauseOptions{}); err == nil || !strings.Contains(err.Error(), "unable to freeze") {
+				return err
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("%w (after %v)", ctx.Err(), err)
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+		return fmt.Errorf("after %d attempts: %w", freezeAttempts, err)
 	}, func(before, after ContainerState) error {
 		if !after.Paused {
 			return fmt.Errorf("container is not paused (status %s)", after.Status)
