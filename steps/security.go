@@ -9,6 +9,7 @@ import (
 
 	"github.com/cucumber/godog"
 	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -79,7 +80,24 @@ func (st *scenario) bind(ctx context.Context, s *sender, ns string) error {
 		return fmt.Errorf("binding the sender %s to %s in %s: %w", s.name, senderRole, ns, err)
 	}
 	s.binding = ns + "/" + rb.Name
-	return nil
+	// The API server's authorizer learns of the binding through its own cache, a moment later:
+	// wait (bounded) until it grants the permission itself, so that the scenario is about the
+	// gateway, not about that moment.
+	return st.bounds().Await(ctx, "the API server to grant the sender's new binding in "+ns, func(ctx context.Context) (bool, string, error) {
+		sar, err := st.kube().AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{
+			Spec: authorizationv1.SubjectAccessReviewSpec{
+				User:   s.username(),
+				Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + s.namespace, "system:authenticated"},
+				ResourceAttributes: &authorizationv1.ResourceAttributes{
+					Namespace: ns, Verb: "create", Group: "kubernaut.ai", Resource: "remediationrequests",
+				},
+			},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		return sar.Status.Allowed, fmt.Sprintf("allowed=%t %s", sar.Status.Allowed, sar.Status.Reason), nil
+	})
 }
 
 func (st *scenario) useSender(s *sender) {
