@@ -217,15 +217,18 @@ func backoffGrew(ctx context.Context) error {
 		}
 	}
 	// Exponential backoff with jitter over half the step: each wait is at least the previous
-	// step's ceiling, so the waits never shrink. Scheduling noise of 15ms (or a fifth of the gap)
-	// is allowed.
+	// step's ceiling, so the waits never shrink. A timer can only fire late, never early, so a
+	// gap longer than its step is scheduling delay on a loaded machine: it is allowed for when
+	// the next gap is compared with it (with 15ms, or a fifth of the gap, of noise besides).
 	for i := 1; i < len(gaps); i++ {
-		if gaps[i] < gaps[i-1]-max(15*time.Millisecond, gaps[i-1]/5) {
+		late := max(0, gaps[i-1]-cfg.backoffCeiling(i))
+		if gaps[i] < gaps[i-1]-late-max(15*time.Millisecond, gaps[i-1]/5) {
 			return fmt.Errorf("expected growing waits between retries, got %v", gaps)
 		}
 	}
-	if len(gaps) < 3 || gaps[len(gaps)-1] < 2*gaps[0] {
-		return fmt.Errorf("expected the last wait to be at least twice the first, got %v", gaps)
+	// The last wait is at least twice the longest the first may be: the backoff grew.
+	if len(gaps) < 3 || gaps[len(gaps)-1] < 2*cfg.backoffCeiling(1) {
+		return fmt.Errorf("expected the last wait to be at least twice the first step (%s), got %v", cfg.backoffCeiling(1), gaps)
 	}
 	return nil
 }
