@@ -314,8 +314,8 @@ func TestContainerPrerequisites(t *testing.T) {
 			[]string{"container cluster: no Docker engine at unix:///fake.sock: start dockerd or set DOCKER_HOST", "unable to parse"}},
 		{"engine does not answer", "unix:///fake.sock", fakeDial(&fakeEngine{pingErr: errors.New("connection refused")}, nil), goPath,
 			[]string{"container cluster: no Docker engine at unix:///fake.sock: start dockerd or set DOCKER_HOST (connection refused)"}},
-		{"remote engine", "tcp://10.1.2.3:2375", fakeDial(&fakeEngine{}, nil), goPath,
-			[]string{"container cluster: the Docker engine at tcp://10.1.2.3:2375 is not on this machine", "point DOCKER_HOST at a local engine"}},
+		{"remote engine", "tcp://docker.example:2375", fakeDial(&fakeEngine{}, nil), goPath,
+			[]string{"container cluster: the Docker engine at tcp://docker.example:2375 is not on this machine", "point DOCKER_HOST at a local engine"}},
 		{"no go command", "unix:///fake.sock", fakeDial(&fakeEngine{}, nil), noGo,
 			[]string{"container cluster: no 'go' command on PATH to build the control-plane launcher with: install Go 1.26"}},
 	} {
@@ -346,7 +346,7 @@ func TestLocalDockerHost(t *testing.T) {
 		"tcp://127.0.0.1:2375":        true,
 		"tcp://localhost:2375":        true,
 		"tcp://[::1]:2375":            true,
-		"tcp://10.1.2.3:2375":         false,
+		"tcp://docker.example:2375":   false,
 		"ssh://me@box":                false,
 		"%%":                          false,
 	} {

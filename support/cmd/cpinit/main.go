@@ -33,6 +33,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -68,9 +69,16 @@ func main() {
 	flag.StringVar(&c.stateDir, "state-dir", "/var/lib/cp", "keys, certificates and etcd data (kept across restarts)")
 	flag.StringVar(&c.runDir, "run-dir", "/var/run/cp", "where admin.kubeconfig is written")
 	flag.IntVar(&c.port, "port", 6443, "kube-apiserver's secure port")
+	// The same virtual range envtest gives kube-apiserver: addresses inside the cluster only, never
+	// dialled from the host; the kubernetes Service's address (the range's first) is derived from it.
 	flag.StringVar(&c.serviceRange, "service-cluster-ip-range", "10.0.0.0/24", "the Services' IP range")
 	flag.Parse()
-	c.firstSvcIP = "10.0.0.1"
+	prefix, err := netip.ParsePrefix(c.serviceRange)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cpinit: --service-cluster-ip-range: %v\n", err)
+		os.Exit(2)
+	}
+	c.firstSvcIP = prefix.Masked().Addr().Next().String()
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
