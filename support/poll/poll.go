@@ -64,6 +64,11 @@ func (b Bounds) Until(ctx context.Context, timeout time.Duration, what string, c
 		if s != "" {
 			seen = s
 		}
+		// An error because the bound is (about to be) over, such as client-go's rate limiter
+		// refusing to wait past the deadline, is the timeout, reported with what was last seen.
+		if dl, has := ctx.Deadline(); err != nil && has && time.Until(dl) < b.interval() {
+			return false, nil
+		}
 		if err != nil {
 			stop = err
 			return false, err
