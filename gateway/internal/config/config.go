@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strconv"
 	"strings"
 	"time"
 
@@ -57,78 +56,38 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	}
 	c := &Config{}
 	var logLevel string
+	fs.StringVar(&c.Listen, "listen", ":8080", "listen address; 127.0.0.1:0 picks a free port")
+	fs.StringVar(&c.Kubeconfig, "kubeconfig", "", "kubeconfig file; empty means in-cluster config")
+	fs.StringVar(&c.FallbackNamespace, "fallback-namespace", "kubernaut-system", "namespace for signals without a usable namespace")
+	fs.IntVar(&c.RetryAttempts, "retry-attempts", 5, "attempts per Kubernetes API call, including the first (1 = no retry)")
+	fs.DurationVar(&c.RetryInitialBackoff, "retry-initial-backoff", 100*time.Millisecond, "first retry backoff")
+	fs.DurationVar(&c.RetryMaxBackoff, "retry-max-backoff", 2*time.Second, "retry backoff cap")
+	fs.DurationVar(&c.RequestDeadline, "request-deadline", 10*time.Second, "deadline for all the API work of one HTTP request")
+	fs.DurationVar(&c.APICallTimeout, "api-call-timeout", 2*time.Second, "timeout of one Kubernetes API call")
+	fs.DurationVar(&c.UnavailableRetryAfter, "unavailable-retry-after", 5*time.Second, "Retry-After sent with 503")
+	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 262144, "request body limit in bytes")
+	fs.Float64Var(&c.KubeQPS, "kube-qps", 0, "client-go queries per second; 0 = no client-side limit (API Priority and Fairness protects the API server)")
+	fs.IntVar(&c.KubeBurst, "kube-burst", 0, "client-go burst when --kube-qps is set; 0 = twice --kube-qps")
+	fs.DurationVar(&c.ShutdownDelay, "shutdown-delay", 0, "time between readyz turning 503 and the server stopping")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "time in-flight requests get to finish")
+	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.DurationVar(&c.AuthnCacheTTL, "authn-cache-ttl", 2*time.Minute, "how long an accepted bearer token is cached (0 = ask TokenReview every time)")
+	fs.DurationVar(&c.AuthzAllowCacheTTL, "authz-allow-cache-ttl", 30*time.Second, "how long an allowed SubjectAccessReview is cached")
+	fs.DurationVar(&c.AuthzDenyCacheTTL, "authz-deny-cache-ttl", 10*time.Second, "how long a refused SubjectAccessReview is cached")
+
+	// One pass over the flag set applies the environment: the variable overrides the default
+	// through the flag's own parser (so a bad value fails exactly as it would on the command
+	// line), and the command line, parsed afterwards, overrides the variable.
 	var errs []error
-
-	str := func(p *string, flagName, def, usage string) {
-		if v := getenv(EnvName(flagName)); v != "" {
-			def = v
-		}
-		fs.StringVar(p, flagName, def, usage+" (env "+EnvName(flagName)+")")
-	}
-	dur := func(p *time.Duration, flagName string, def time.Duration, usage string) {
-		if v := getenv(EnvName(flagName)); v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", EnvName(flagName), err))
-			} else {
-				def = d
+	fs.VisitAll(func(f *flag.Flag) {
+		env := EnvName(f.Name)
+		f.Usage += " (env " + env + ")"
+		if v := getenv(env); v != "" {
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: %w", env, v, err))
 			}
 		}
-		fs.DurationVar(p, flagName, def, usage+" (env "+EnvName(flagName)+")")
-	}
-	integer := func(p *int, flagName string, def int, usage string) {
-		if v := getenv(EnvName(flagName)); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", EnvName(flagName), err))
-			} else {
-				def = n
-			}
-		}
-		fs.IntVar(p, flagName, def, usage+" (env "+EnvName(flagName)+")")
-	}
-	int64Var := func(p *int64, flagName string, def int64, usage string) {
-		if v := getenv(EnvName(flagName)); v != "" {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", EnvName(flagName), err))
-			} else {
-				def = n
-			}
-		}
-		fs.Int64Var(p, flagName, def, usage+" (env "+EnvName(flagName)+")")
-	}
-	float := func(p *float64, flagName string, def float64, usage string) {
-		if v := getenv(EnvName(flagName)); v != "" {
-			n, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", EnvName(flagName), err))
-			} else {
-				def = n
-			}
-		}
-		fs.Float64Var(p, flagName, def, usage+" (env "+EnvName(flagName)+")")
-	}
-
-	str(&c.Listen, "listen", ":8080", "listen address; 127.0.0.1:0 picks a free port")
-	str(&c.Kubeconfig, "kubeconfig", "", "kubeconfig file; empty means in-cluster config")
-	str(&c.FallbackNamespace, "fallback-namespace", "kubernaut-system", "namespace for signals without a usable namespace")
-	integer(&c.RetryAttempts, "retry-attempts", 5, "attempts per Kubernetes API call, including the first (1 = no retry)")
-	dur(&c.RetryInitialBackoff, "retry-initial-backoff", 100*time.Millisecond, "first retry backoff")
-	dur(&c.RetryMaxBackoff, "retry-max-backoff", 2*time.Second, "retry backoff cap")
-	dur(&c.RequestDeadline, "request-deadline", 10*time.Second, "deadline for all the API work of one HTTP request")
-	dur(&c.APICallTimeout, "api-call-timeout", 2*time.Second, "timeout of one Kubernetes API call")
-	dur(&c.UnavailableRetryAfter, "unavailable-retry-after", 5*time.Second, "Retry-After sent with 503")
-	int64Var(&c.MaxBodyBytes, "max-body-bytes", 262144, "request body limit in bytes")
-	float(&c.KubeQPS, "kube-qps", 0, "client-go queries per second; 0 = no client-side limit (API Priority and Fairness protects the API server)")
-	integer(&c.KubeBurst, "kube-burst", 0, "client-go burst when --kube-qps is set; 0 = twice --kube-qps")
-	dur(&c.ShutdownDelay, "shutdown-delay", 0, "time between readyz turning 503 and the server stopping")
-	dur(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "time in-flight requests get to finish")
-	str(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	dur(&c.AuthnCacheTTL, "authn-cache-ttl", 2*time.Minute, "how long an accepted bearer token is cached (0 = ask TokenReview every time)")
-	dur(&c.AuthzAllowCacheTTL, "authz-allow-cache-ttl", 30*time.Second, "how long an allowed SubjectAccessReview is cached")
-	dur(&c.AuthzDenyCacheTTL, "authz-deny-cache-ttl", 10*time.Second, "how long a refused SubjectAccessReview is cached")
-
+	})
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

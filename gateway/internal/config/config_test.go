@@ -109,3 +109,20 @@ func TestNoFlagTurnsAuthOff(t *testing.T) {
 		"unavailable-retry-after", "max-body-bytes", "kube-qps", "kube-burst", "shutdown-delay",
 		"shutdown-timeout", "log-level", "authn-cache-ttl", "authz-allow-cache-ttl", "authz-deny-cache-ttl"}, names)
 }
+
+// TestEnvironmentErrorNamesTheVariable: a bad environment value is parsed by the flag's own
+// parser and reported under the variable's name, so a Deployment's author sees which one.
+func TestEnvironmentErrorNamesTheVariable(t *testing.T) {
+	for env, value := range map[string]string{
+		"GATEWAY_REQUEST_DEADLINE": "soon", "GATEWAY_KUBE_QPS": "fast", "GATEWAY_MAX_BODY_BYTES": "1KiB",
+	} {
+		_, err := Parse("gateway", nil, func(k string) string {
+			if k == env {
+				return value
+			}
+			return ""
+		}, &bytes.Buffer{})
+		require.Error(t, err, env)
+		assert.Contains(t, err.Error(), env+`="`+value+`"`)
+	}
+}
