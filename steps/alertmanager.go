@@ -76,7 +76,7 @@ func (st *scenario) startAM(ctx context.Context, sendResolved bool, groupInterva
 	}
 	a, err := alertmanager.Start(ctx, alertmanager.Options{
 		Binary:          st.h.AlertmanagerBinary,
-		ReceiverURL:     st.url + alertPath,
+		ReceiverURL:     st.gw.URL() + alertPath,
 		BearerTokenFile: tokenFile,
 		GroupBy:         []string{"namespace"},
 		GroupInterval:   groupInterval,

@@ -33,7 +33,7 @@ func ownControlPlane(ctx context.Context) error {
 	st.undo.Push("the scenario's own control plane", func(ctx context.Context) error {
 		err := d.Stop(ctx)
 		st.mu.Lock()
-		st.cluster = nil // what remains to undo is on the run's cluster
+		st.cluster, st.on = nil, runCluster(st.h) // what remains to undo is on the run's cluster
 		st.mu.Unlock()
 		return err
 	})
@@ -42,7 +42,7 @@ func ownControlPlane(ctx context.Context) error {
 		return fmt.Errorf("creating the scenario's namespace on its own control plane: %w", err)
 	}
 	st.mu.Lock()
-	st.cluster, st.gw, st.url, st.ownGW = d, d.Gateway, d.Gateway.Process.URL(), true
+	st.cluster, st.on, st.gw, st.ownGW = d, dedicatedCluster(d), launched{d.Gateway}, true
 	st.mu.Unlock()
 	return nil
 }

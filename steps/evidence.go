@@ -23,9 +23,7 @@ func attachEvidence(ctx context.Context, st *scenario) context.Context {
 		return godog.Attachment{FileName: name, MediaType: "text/plain", Body: []byte(body)}
 	}
 	var atts []godog.Attachment
-	if st.gw != nil {
-		atts = append(atts, text("gateway.log", strings.Join(st.gw.Process.LogLines(st.ns), "\n")))
-	}
+	atts = append(atts, text("gateway.log", strings.Join(st.gw.LogLines(st.ns), "\n")))
 	// Bounded: the API may be the thing that failed (a frozen control plane answers nothing).
 	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), st.bounds().Request)
 	defer cancel()
@@ -44,8 +42,8 @@ func attachEvidence(ctx context.Context, st *scenario) context.Context {
 		atts = append(atts, text("control-plane-container-faults.log", strings.Join(st.containerFaults, "\n")))
 	}
 	st.mu.Unlock()
-	if st.gw != nil {
-		atts = append(atts, text("fault-proxy-requests.log", faultproxy.FormatRecords(st.gw.Proxy.Requests(st.ns))))
+	if f, err := st.gw.Faults(); err == nil {
+		atts = append(atts, text("fault-proxy-requests.log", faultproxy.FormatRecords(f.Requests(st.ns))))
 	}
 	return godog.Attach(ctx, atts...)
 }

@@ -82,7 +82,7 @@ func (st *scenario) send(ctx context.Context, req sentRequest) (*response, error
 	st.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, st.bounds().Request)
 	defer cancel()
-	hr, err := http.NewRequestWithContext(ctx, req.method, st.url+req.path, bytes.NewReader(req.body))
+	hr, err := http.NewRequestWithContext(ctx, req.method, st.gw.URL()+req.path, bytes.NewReader(req.body))
 	if err != nil {
 		return nil, fmt.Errorf("building the request: %w", err)
 	}

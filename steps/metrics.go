@@ -24,7 +24,7 @@ func registerMetricSteps(sc *godog.ScenarioContext) {
 func (st *scenario) scrape(ctx context.Context) (map[string]*dto.MetricFamily, error) {
 	ctx, cancel := context.WithTimeout(ctx, st.bounds().Request)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, st.url+"/metrics", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, st.gw.URL()+"/metrics", nil)
 	if err != nil {
 		return nil, err
 	}

@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"syscall"
 	"time"
 
 	"github.com/cucumber/godog"
 
-	"github.com/kubernaut/gateway-contract/support/harness"
 )
 
 // Steps about running the gateway: its own gateway for scenarios that disturb it, health,
@@ -50,11 +48,11 @@ func dedicatedGateway(ctx context.Context) error {
 		return err
 	}
 	st.undo.Push("the dedicated gateway", func(context.Context) error { return gw.Stop() })
-	st.gw, st.url, st.ownGW = gw, gw.Process.URL(), true
+	st.gw, st.ownGW = launched{gw}, true
 	return nil
 }
 
-func (st *scenario) dedicated() (*harness.Gateway, error) {
+func (st *scenario) dedicated() (gatewayDriver, error) {
 	if !st.ownGW {
 		return nil, fmt.Errorf("this step disturbs the gateway: the scenario must start with 'Given a dedicated gateway with its own path to the Kubernetes API'")
 	}
@@ -74,7 +72,7 @@ type healthAnswer struct {
 func (st *scenario) health(ctx context.Context, path string) (healthAnswer, error) {
 	ctx, cancel := context.WithTimeout(ctx, st.bounds().Request)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, st.url+path, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, st.gw.URL()+path, nil)
 	if err != nil {
 		return healthAnswer{}, err
 	}
@@ -151,7 +149,11 @@ func outage(ctx context.Context, which string) error {
 	if err != nil {
 		return err
 	}
-	return gw.Proxy.SetOutage(which == "unreachable")
+	f, err := gw.Faults()
+	if err != nil {
+		return err
+	}
+	return f.SetOutage(which == "unreachable")
 }
 
 func stopWhileInFlight(ctx context.Context) (context.Context, error) {
@@ -173,7 +175,7 @@ func stopWhileInFlight(ctx context.Context) (context.Context, error) {
 		return ctx, fmt.Errorf("the alert never reached the Kubernetes API, so it is not in flight: %w", err)
 	}
 	at := time.Now()
-	return context.WithValue(ctx, sigtermKey{}, at), gw.Process.Signal(syscall.SIGTERM)
+	return context.WithValue(ctx, sigtermKey{}, at), gw.Terminate()
 }
 
 func notReadyWhileStopping(ctx context.Context) error {
@@ -221,8 +223,8 @@ func exitsCleanly(ctx context.Context) error {
 		return err
 	}
 	select {
-	case <-gw.Process.Exited():
-		if err := gw.Process.ExitErr(); err != nil {
+	case <-gw.Exited():
+		if err := gw.ExitErr(); err != nil {
 			return fmt.Errorf("the gateway exited with an error after SIGTERM: %w", err)
 		}
 		return nil

@@ -36,9 +36,9 @@ type scenario struct {
 	ns       string // the scenario's namespace: every payload and assertion uses it
 	second   string // a second namespace, when the scenario asks for one
 	missing  string // a namespace name guaranteed not to exist, when the scenario asks for one
-	gw       *harness.Gateway
-	url      string
-	ownGW    bool // gw is a dedicated gateway that this scenario stops
+	gw       gatewayDriver // the gateway the scenario sends to
+	on       clusterView   // the cluster that gateway writes to
+	ownGW    bool          // gw is a dedicated gateway that this scenario stops
 	requests int
 
 	mu              sync.Mutex
@@ -94,7 +94,7 @@ func Initializer(h *harness.Harness) func(*godog.ScenarioContext) {
 
 func before(ctx context.Context, h *harness.Harness, s *godog.Scenario) (context.Context, error) {
 	feature := strings.TrimSuffix(path.Base(s.Uri), ".feature")
-	st := &scenario{h: h, feature: feature, name: s.Name, gw: h.Gateway, url: h.GatewayURL}
+	st := &scenario{h: h, feature: feature, name: s.Name, gw: runGateway(h), on: runCluster(h)}
 	st.ns = h.Namespaces.Name(s.Name)
 	// Every step's API calls inherit this bound: nothing in a scenario can hang the run.
 	ctx, st.cancel = context.WithTimeout(ctx, st.bounds().Scenario)
@@ -184,12 +184,7 @@ func (st *scenario) faultsFired() error {
 }
 
 // proxy is the fault proxy on this scenario's gateway's path to the API server.
-func (st *scenario) proxy() (*faultproxy.Proxy, error) {
-	if st.gw == nil {
-		return nil, harness.ErrContractMode
-	}
-	return st.gw.Proxy, nil
-}
+func (st *scenario) proxy() (faultDriver, error) { return st.gw.Faults() }
 
 func (st *scenario) addRule(r faultproxy.Rule) (*faultproxy.RuleHandle, error) {
 	p, err := st.proxy()
@@ -230,10 +225,8 @@ func (st *scenario) authorization(req sentRequest) (header string, none bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	switch s := st.sender; {
-	case s == nil && st.cluster != nil:
-		return "Bearer " + st.cluster.Sender.Token, false
 	case s == nil:
-		return "Bearer " + st.h.Sender.Token, false
+		return "Bearer " + st.on.senderToken, false
 	case s.none:
 		return "", true
 	case s.header != "":
@@ -246,15 +239,13 @@ func (st *scenario) authorization(req sentRequest) (header string, none bool) {
 // kube and client reach the cluster the scenario's gateway writes to: the run's, or the
 // scenario's own control plane.
 func (st *scenario) kube() kubernetes.Interface {
-	if st.cluster != nil {
-		return st.cluster.Kube
-	}
-	return st.h.Kube
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.on.kube
 }
 
 func (st *scenario) client() ctrlclient.Client {
-	if st.cluster != nil {
-		return st.cluster.Client
-	}
-	return st.h.Client
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.on.client
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -35,7 +36,7 @@ func TestAFaultThatNeverFiresFailsTheScenario(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer p.Close()
-			st := &scenario{h: &harness.Harness{}, gw: &harness.Gateway{Proxy: p}, ns: "ns1"}
+			st := &scenario{h: &harness.Harness{}, gw: launched{&harness.Gateway{Proxy: p}}, ns: "ns1"}
 			ctx := context.WithValue(context.Background(), ctxKey{}, st)
 			if err := failNext(ctx, 1, "create a remediation request", "status 503"); err != nil {
 				t.Fatal(err)
@@ -58,5 +59,24 @@ func TestAFaultThatNeverFiresFailsTheScenario(t *testing.T) {
 				t.Fatalf("faultsFired() = %v, want an error containing %q", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestDeployedGatewayRefusesWhatNeedsControl: contract mode is one type; whatever needs the fault
+// proxy or the process answers the contract-mode error that tells the user what to exclude.
+func TestDeployedGatewayRefusesWhatNeedsControl(t *testing.T) {
+	d := deployed{url: "http://127.0.0.1:1"}
+	if _, err := d.Faults(); !errors.Is(err, harness.ErrContractMode) {
+		t.Errorf("Faults() = %v, want ErrContractMode", err)
+	}
+	for name, err := range map[string]error{
+		"Restart": d.Restart(context.Background(), false), "Terminate": d.Terminate(), "ExitErr": d.ExitErr(),
+	} {
+		if !errors.Is(err, harness.ErrContractMode) {
+			t.Errorf("%s() = %v, want ErrContractMode", name, err)
+		}
+	}
+	if d.URL() != "http://127.0.0.1:1" || len(d.LogLines("x")) != 1 {
+		t.Errorf("URL() = %q, LogLines() = %q", d.URL(), d.LogLines("x"))
 	}
 }
