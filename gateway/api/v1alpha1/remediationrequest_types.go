@@ -78,7 +78,20 @@ type DeduplicationStatus struct {
 	// OccurrenceCount is the number of occurrences recorded, the first included.
 	// +kubebuilder:validation:Minimum=1
 	OccurrenceCount int32 `json:"occurrenceCount"`
+	// Writes are the IDs of the gateway's latest status writes, newest last, at most
+	// MaxRecentWrites. A gateway whose write's answer was lost (a timeout after the API server
+	// applied it) finds its ID here when the write landed, also after other writers have moved
+	// the count on, so it never records its occurrence twice.
+	// +optional
+	// +kubebuilder:validation:MaxItems=32
+	// +listType=atomic
+	Writes []string `json:"writes,omitempty"`
 }
+
+// MaxRecentWrites is how many write IDs DeduplicationStatus.Writes keeps: more than the writers
+// that can land between a lost answer and its writer's next read in any measured run (20 identical
+// alerts at once).
+const MaxRecentWrites = 32
 
 // RemediationRequestStatus is written by the gateway (deduplication) and by the downstream
 // controllers (overallPhase).

@@ -63,6 +63,9 @@ type Fault struct {
 	AfterCall bool
 	// Block waits for the call's context to end, like a black-holed connection.
 	Block bool
+	// Meanwhile, with AfterCall, runs after the real call and before its answer is lost: what
+	// other writers do while the caller waits in vain.
+	Meanwhile func()
 }
 
 // Faults scripts failures per verb and counts calls. It is safe for concurrent use.
@@ -136,8 +139,20 @@ func (f *Faults) do(ctx context.Context, verb string, obj client.Object, call fu
 		<-ctx.Done()
 		return &url.Error{Op: "Post", URL: "https://kube/" + verb, Err: ctx.Err()}
 	case fault.AfterCall:
+		// The answer is lost, so the caller's object is not refreshed from it: its version stays
+		// the one it sent (the fake client would otherwise write the new one into it).
+		var sent string
+		if obj != nil {
+			sent = obj.GetResourceVersion()
+		}
 		if err := call(); err != nil {
 			return err
+		}
+		if obj != nil {
+			obj.SetResourceVersion(sent)
+		}
+		if fault.Meanwhile != nil {
+			fault.Meanwhile()
 		}
 	}
 	return fault.Err

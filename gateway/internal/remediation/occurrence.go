@@ -2,8 +2,11 @@ package remediation
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -23,11 +26,10 @@ import (
 func (s *Service) recordOccurrence(ctx context.Context, current *v1alpha1.RemediationRequest) (Outcome, error) {
 	key := client.ObjectKeyFromObject(current)
 	known := current // for Forget: a read that finds nothing leaves current nil
-	// pending is what an update whose answer was lost tried to write, pendingRV the version it was
-	// based on and pendingFirst whether it was the first occurrence: if the object moved on to
-	// exactly that status, the write landed and must not be repeated.
-	var pending *v1alpha1.DeduplicationStatus
-	var pendingRV string
+	// pending is an update whose answer was lost and pendingFirst whether it was the first
+	// occurrence: if the object's status carries its write ID, the write landed (other writers may
+	// have moved the count on since) and must not be repeated.
+	var pending *v1alpha1.RemediationRequest
 	var pendingFirst bool
 	for conflicts := 0; conflicts <= maxConflicts; conflicts++ {
 		if current == nil {
@@ -39,9 +41,9 @@ func (s *Service) recordOccurrence(ctx context.Context, current *v1alpha1.Remedi
 			if err != nil {
 				return Outcome{}, err
 			}
-			if pending != nil && rr.ResourceVersion != pendingRV && sameDedup(rr.Status.Deduplication, pending) {
+			if pending != nil && landed(rr, pending) {
 				s.observe(rr)
-				return s.outcome(ctx, rr, pendingFirst), nil
+				return s.outcome(ctx, pending, pendingFirst), nil
 			}
 			pending = nil
 			current, known = rr, rr
@@ -51,7 +53,6 @@ func (s *Service) recordOccurrence(ctx context.Context, current *v1alpha1.Remedi
 		}
 
 		update, first := s.occurrence(current)
-		basedOn := current.ResourceVersion
 		ambiguous := false
 		err := s.Retry.Do(ctx, "update remediationrequest status", func(ctx context.Context) error {
 			err := s.Client.Status().Update(ctx, update)
@@ -66,7 +67,7 @@ func (s *Service) recordOccurrence(ctx context.Context, current *v1alpha1.Remedi
 			return s.outcome(ctx, update, first), nil
 		case apierrors.IsConflict(err):
 			if ambiguous {
-				pending, pendingRV, pendingFirst = update.Status.Deduplication.DeepCopy(), basedOn, first
+				pending, pendingFirst = update, first
 			}
 			current = nil
 			continue
@@ -98,11 +99,36 @@ func (s *Service) occurrence(current *v1alpha1.RemediationRequest) (*v1alpha1.Re
 	}
 	d := current.Status.Deduplication
 	if d == nil || d.OccurrenceCount < 1 {
-		update.Status.Deduplication = &v1alpha1.DeduplicationStatus{FirstSeenAt: now, LastSeenAt: now, OccurrenceCount: 1}
+		update.Status.Deduplication = &v1alpha1.DeduplicationStatus{FirstSeenAt: now, LastSeenAt: now, OccurrenceCount: 1,
+			Writes: []string{newWriteID()}}
 		return update, true
 	}
-	update.Status.Deduplication = &v1alpha1.DeduplicationStatus{FirstSeenAt: d.FirstSeenAt, LastSeenAt: now, OccurrenceCount: d.OccurrenceCount + 1}
+	update.Status.Deduplication = &v1alpha1.DeduplicationStatus{FirstSeenAt: d.FirstSeenAt, LastSeenAt: now, OccurrenceCount: d.OccurrenceCount + 1,
+		Writes: appendWrite(d.Writes, newWriteID())}
 	return update, false
+}
+
+// newWriteID names one status write: 64 random bits, so that no two writers of an object in its
+// lifetime share one.
+func newWriteID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b[:])
+}
+
+// appendWrite returns the last MaxRecentWrites-1 IDs of writes, then id, in a new slice (writes
+// may be the cache's).
+func appendWrite(writes []string, id string) []string {
+	if keep := v1alpha1.MaxRecentWrites - 1; len(writes) > keep {
+		writes = writes[len(writes)-keep:]
+	}
+	return append(append(make([]string, 0, len(writes)+1), writes...), id)
+}
+
+// landed reports whether the object carries the write ID of update: the update was applied.
+func landed(rr, update *v1alpha1.RemediationRequest) bool {
+	d, u := rr.Status.Deduplication, update.Status.Deduplication
+	return d != nil && u != nil && len(u.Writes) > 0 && slices.Contains(d.Writes, u.Writes[len(u.Writes)-1])
 }
 
 func (s *Service) observe(rr *v1alpha1.RemediationRequest) {
@@ -130,10 +156,4 @@ func (s *Service) outcome(ctx context.Context, rr *v1alpha1.RemediationRequest, 
 			"rr_namespace", out.Namespace, "rr_name", out.Name, "occurrence_count", out.OccurrenceCount)
 	}
 	return out
-}
-
-// sameDedup compares at the API's microsecond resolution of metav1.MicroTime.
-func sameDedup(a, b *v1alpha1.DeduplicationStatus) bool {
-	return a != nil && b != nil && a.OccurrenceCount == b.OccurrenceCount &&
-		a.FirstSeenAt.UnixMicro() == b.FirstSeenAt.UnixMicro() && a.LastSeenAt.UnixMicro() == b.LastSeenAt.UnixMicro()
 }

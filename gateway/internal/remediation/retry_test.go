@@ -129,6 +129,42 @@ func TestLostStatusUpdateAnswerIsNotCountedTwice(t *testing.T) {
 	assert.EqualValues(t, 2, e.list(t)[0].Status.Deduplication.OccurrenceCount)
 }
 
+// A status update whose answer is lost after it took effect, and that other writers then move on
+// before its writer reads again, is still recognised as landed by its write ID: counted once, and
+// answered with the count it wrote.
+func TestLostStatusUpdateAnswerThenOtherWritersIsNotCountedTwice(t *testing.T) {
+	e := newEnv(t)
+	sig := podSignal("payments", "api-1")
+	_, err := e.svc.Process(context.Background(), sig)
+	require.NoError(t, err)
+	others := func() {
+		for range 3 {
+			_, err := e.svc.Process(context.Background(), sig)
+			require.NoError(t, err)
+		}
+	}
+	e.faults.Inject(kubetest.VerbStatusUpdate, kubetest.Fault{AfterCall: true, Err: kubetest.TransientErrors()["timeout"], Meanwhile: others})
+	out, err := e.svc.Process(context.Background(), sig)
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, out.OccurrenceCount, "the count this delivery wrote")
+	d := e.list(t)[0].Status.Deduplication
+	assert.EqualValues(t, 5, d.OccurrenceCount, "1 + this delivery + 3 others, none twice")
+	assert.Len(t, d.Writes, 5)
+}
+
+// The write IDs are bounded: the oldest go first.
+func TestWriteIDsAreBounded(t *testing.T) {
+	e := newEnv(t)
+	sig := podSignal("payments", "api-1")
+	for range v1alpha1.MaxRecentWrites + 5 {
+		_, err := e.svc.Process(context.Background(), sig)
+		require.NoError(t, err)
+	}
+	d := e.list(t)[0].Status.Deduplication
+	assert.EqualValues(t, v1alpha1.MaxRecentWrites+5, d.OccurrenceCount)
+	assert.Len(t, d.Writes, v1alpha1.MaxRecentWrites)
+}
+
 func TestConflictsAreRetriedWithAFreshRead(t *testing.T) {
 	e := newEnv(t)
 	sig := podSignal("payments", "api-1")

@@ -237,9 +237,6 @@ func Strip(obj any) (any, error) {
 		Spec:   v1alpha1.RemediationRequestSpec{SignalFingerprint: rr.Spec.SignalFingerprint},
 		Status: rr.Status,
 	}
-	if d := rr.Status.Deduplication; d != nil {
-		cp := *d
-		out.Status.Deduplication = &cp
-	}
+	out.Status.Deduplication = rr.Status.Deduplication.DeepCopy()
 	return out, nil
 }
