@@ -182,12 +182,12 @@ func (st *scenario) delivered(ctx context.Context, n int) (alertmanager.Delivery
 		if d, err = m.Delivery(ctx); err != nil {
 			return false, "", err
 		}
-		return d.Notifications-d.NotificationsFailed >= n, d.String(), nil
+		return d.Delivered() >= n, d.String(), nil
 	})
 	if err != nil {
 		return d, fmt.Errorf("%w; Alertmanager's log ends:\n%s", err, m.Log(10))
 	}
-	if ok := d.Notifications - d.NotificationsFailed; ok > n {
+	if ok := d.Delivered(); ok > n {
 		return d, fmt.Errorf("expected %d delivered notifications, Alertmanager delivered %d: %s", n, ok, d)
 	}
 	return d, nil

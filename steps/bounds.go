@@ -83,7 +83,9 @@ func (st *scenario) gatewayConfig() gatewayConfig {
 	if st.h.Settings.ContractMode() {
 		c = deployedConfig
 	}
-	for _, a := range st.h.Settings.GatewayArgs {
+	// The scenario's own flags first, then E2E_GATEWAY_ARGS: the order in which the gateway
+	// reads them (later flags win).
+	for _, a := range append(append([]string{}, st.gwArgs...), st.h.Settings.GatewayArgs...) {
 		name, value, ok := strings.Cut(strings.TrimPrefix(a, "--"), "=")
 		if !ok {
 			continue

@@ -60,7 +60,7 @@ type clusterView struct {
 type launched struct{ g *harness.Gateway }
 
 func (l launched) URL() string                                  { return l.g.Process.URL() }
-func (l launched) LogLines(filter string) []string              { return l.g.Process.LogLines(filter) }
+func (l launched) LogLines(filter string) []string              { return l.g.LogLines(filter) }
 func (l launched) Faults() (faultDriver, error)                 { return l.g.Proxy, nil }
 func (l launched) Restart(ctx context.Context, kill bool) error { return l.g.Restart(ctx, kill) }
 func (l launched) Terminate() error                             { return l.g.Process.Signal(syscall.SIGTERM) }

@@ -16,6 +16,7 @@ import (
 // metrics, permissions and shutdown.
 func registerOperationSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^a dedicated gateway with its own path to the Kubernetes API$`, dedicatedGateway)
+	sc.Step(`^a dedicated gateway with its own path to the Kubernetes API and a request deadline of (\d+) seconds$`, dedicatedGatewayDeadline)
 	sc.Step(`^the gateway reports (ready|not ready)$`, reportsReadiness)
 	sc.Step(`^the gateway still reports alive$`, reportsAlive)
 	sc.Step(`^the Kubernetes API becomes (unreachable|reachable again)$`, outage)
@@ -35,18 +36,27 @@ const dedicatedShutdownDelay = 2 * time.Second
 // to stop.
 type sigtermKey struct{}
 
-func dedicatedGateway(ctx context.Context) error {
-	st := state(ctx)
+func dedicatedGateway(ctx context.Context) error { return state(ctx).startDedicated(ctx) }
+
+// dedicatedGatewayDeadline is for a scenario whose gateway must outlast a long, deliberately slow
+// request; the bounds it asserts follow the deadline it sets.
+func dedicatedGatewayDeadline(ctx context.Context, seconds int) error {
+	return state(ctx).startDedicated(ctx, fmt.Sprintf("--request-deadline=%ds", seconds))
+}
+
+func (st *scenario) startDedicated(ctx context.Context, extra ...string) error {
 	// Readiness must visibly fail for a moment after SIGTERM, as it would while a Service drops
 	// the endpoint; the shared gateway does not need that delay. Two seconds, so that a probe
 	// every 50 ms sees it even on a machine short of CPU (make flake LOAD=1).
 	if st.am != nil {
 		return fmt.Errorf("the dedicated gateway must come before the Alertmanager, which sends to the gateway it found")
 	}
-	gw, err := st.h.StartGateway(ctx, st.ns, "--shutdown-delay="+dedicatedShutdownDelay.String())
+	args := append([]string{"--shutdown-delay=" + dedicatedShutdownDelay.String()}, extra...)
+	gw, err := st.h.StartGateway(ctx, st.ns, args...)
 	if err != nil {
 		return err
 	}
+	st.gwArgs = args
 	st.undo.Push("the dedicated gateway", func(context.Context) error { return gw.Stop() })
 	st.gw, st.ownGW = launched{gw}, true
 	return nil

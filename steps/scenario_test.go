@@ -9,9 +9,11 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kubernaut/gateway-contract/support/faultproxy"
 	"github.com/kubernaut/gateway-contract/support/harness"
+	"github.com/kubernaut/gateway-contract/support/settings"
 )
 
 // TestAFaultThatNeverFiresFailsTheScenario checks the safety net the After hook applies: an injected
@@ -78,5 +80,28 @@ func TestDeployedGatewayRefusesWhatNeedsControl(t *testing.T) {
 	}
 	if d.URL() != "http://127.0.0.1:1" || len(d.LogLines("x")) != 1 {
 		t.Errorf("URL() = %q, LogLines() = %q", d.URL(), d.LogLines("x"))
+	}
+}
+
+// TestGatewayConfigFollowsTheFlagsInOrder: the bounds a scenario asserts come from its gateway's
+// flags as the gateway reads them: the suite's, the scenario's own, then E2E_GATEWAY_ARGS.
+func TestGatewayConfigFollowsTheFlagsInOrder(t *testing.T) {
+	tests := []struct {
+		name         string
+		scenario     []string
+		env          []string
+		wantDeadline time.Duration
+	}{
+		{name: "suite", wantDeadline: 5 * time.Second},
+		{name: "scenario", scenario: []string{"--request-deadline=10s"}, wantDeadline: 10 * time.Second},
+		{name: "environment wins", scenario: []string{"--request-deadline=10s"}, env: []string{"--request-deadline=7s"}, wantDeadline: 7 * time.Second},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := &scenario{h: &harness.Harness{Settings: settings.Settings{GatewayArgs: tc.env}}, gwArgs: tc.scenario}
+			if got := st.gatewayConfig().requestDeadline; got != tc.wantDeadline {
+				t.Errorf("request deadline = %s, want %s", got, tc.wantDeadline)
+			}
+		})
 	}
 }

@@ -279,6 +279,9 @@ func TestRedelivery(t *testing.T) {
 			if n := len(rcv.got()); n != tc.want.Requests {
 				t.Errorf("the receiver got %d requests, Alertmanager counted %s", n, last)
 			}
+			if last.Delivered() != 1 {
+				t.Errorf("Delivered() = %d, want 1: every script ends with one notification that reached the receiver (%s)", last.Delivered(), last)
+			}
 		})
 	}
 }

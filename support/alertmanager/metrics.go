@@ -28,6 +28,13 @@ type Delivery struct {
 	RequestsFailed int
 }
 
+// Delivered is the number of notifications that reached the receiver: the requests that
+// succeeded, since a notification ends at its first successful request. It is not Notifications
+// minus NotificationsFailed: Alertmanager counts a notification when it begins, so that difference
+// includes one still in flight, whose request may yet fail and be sent again (seen: a gateway
+// killed "after" a notification that was in fact still being answered).
+func (d Delivery) Delivered() int { return d.Requests - d.RequestsFailed }
+
 func (d Delivery) String() string {
 	return fmt.Sprintf("%d notifications (%d failed), %d requests (%d failed)", d.Notifications, d.NotificationsFailed, d.Requests, d.RequestsFailed)
 }

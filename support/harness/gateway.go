@@ -27,9 +27,10 @@ type Gateway struct {
 	Proxy   *faultproxy.Proxy
 	Process *gatewayproc.Process
 
-	bounds poll.Bounds
-	opts   gatewayproc.Options // how the process was started, for Restart
-	undo   lifecycle.Stack
+	bounds   poll.Bounds
+	opts     gatewayproc.Options    // how the process was started, for Restart
+	replaced []*gatewayproc.Process // the processes Restart replaced, oldest first, for their logs
+	undo     lifecycle.Stack
 }
 
 // suiteArgs is the gateway's configuration in the suite: short backoffs so that resilience
@@ -128,8 +129,19 @@ func (g *Gateway) Restart(ctx context.Context, kill bool) error {
 	if err != nil {
 		return fmt.Errorf("gateway %s: restarting it on %s: %w", g.Name, old.URL(), err)
 	}
+	g.replaced = append(g.replaced, old)
 	g.Process = p
 	return nil
+}
+
+// LogLines are the log lines containing filter of every process this gateway has had, in order:
+// a restart does not lose the evidence of what happened before it.
+func (g *Gateway) LogLines(filter string) []string {
+	var lines []string
+	for _, p := range append(append([]*gatewayproc.Process{}, g.replaced...), g.Process) {
+		lines = append(lines, p.LogLines(filter)...)
+	}
+	return lines
 }
 
 // Stop stops the process gracefully, then the proxy; safe twice.
