@@ -66,6 +66,8 @@ type Fault struct {
 	// Meanwhile, with AfterCall, runs after the real call and before its answer is lost: what
 	// other writers do while the caller waits in vain.
 	Meanwhile func()
+	// Wait holds the call until the channel is closed, then makes it (a slow answer).
+	Wait <-chan struct{}
 }
 
 // Faults scripts failures per verb and counts calls. It is safe for concurrent use.
@@ -134,6 +136,9 @@ func (f *Faults) do(ctx context.Context, verb string, obj client.Object, call fu
 	fault, ok := f.next(verb, obj)
 	switch {
 	case !ok:
+		return call()
+	case fault.Wait != nil:
+		<-fault.Wait
 		return call()
 	case fault.Block:
 		<-ctx.Done()

@@ -18,41 +18,42 @@ import (
 	"github.com/kubernaut/gateway-contract/gateway/internal/logging"
 )
 
-// recordOccurrence counts one occurrence on current, the object as last known (from the cache, a
-// create's answer or a read; never modified here): bump status.deduplication, update the status
-// based on current's resourceVersion, and on Conflict read the object again and start over. It
-// returns errRestart when the object turned terminal or disappeared, so the occurrence belongs to
-// a new object. The outcome is StatusCreated when this update took the count from nothing to 1.
-func (s *Service) recordOccurrence(ctx context.Context, current *v1alpha1.RemediationRequest) (Outcome, error) {
+// writeOccurrences counts n occurrences on current, the object as last known (from the cache, a
+// create's answer or a read; never modified here): add n to status.deduplication, update the
+// status based on current's resourceVersion, and on Conflict read the object again and start over.
+// It returns the object as written and the count before the write (0: these are the first
+// occurrences), or errRestart when the object turned terminal or disappeared, so the occurrences
+// belong to a new object.
+func (s *Service) writeOccurrences(ctx context.Context, current *v1alpha1.RemediationRequest, n int32) (*v1alpha1.RemediationRequest, int32, error) {
 	key := client.ObjectKeyFromObject(current)
 	known := current // for Forget: a read that finds nothing leaves current nil
-	// pending is an update whose answer was lost and pendingFirst whether it was the first
-	// occurrence: if the object's status carries its write ID, the write landed (other writers may
-	// have moved the count on since) and must not be repeated.
+	// pending is an update whose answer was lost and pendingBase the count it was based on: if the
+	// object's status carries its write ID, the write landed (other writers may have moved the
+	// count on since) and must not be repeated.
 	var pending *v1alpha1.RemediationRequest
-	var pendingFirst bool
+	var pendingBase int32
 	for conflicts := 0; conflicts <= maxConflicts; conflicts++ {
 		if current == nil {
 			rr, err := s.get(ctx, key)
 			if apierrors.IsNotFound(err) {
 				s.forget(known)
-				return Outcome{}, errRestart
+				return nil, 0, errRestart
 			}
 			if err != nil {
-				return Outcome{}, err
+				return nil, 0, err
 			}
 			if pending != nil && landed(rr, pending) {
 				s.observe(rr)
-				return s.outcome(ctx, pending, pendingFirst), nil
+				return pending, pendingBase, nil
 			}
 			pending = nil
 			current, known = rr, rr
 		}
 		if v1alpha1.IsTerminalPhase(current.Status.OverallPhase) {
-			return Outcome{}, errRestart
+			return nil, 0, errRestart
 		}
 
-		update, first := s.occurrence(current)
+		update, base := s.occurrences(current, n)
 		ambiguous := false
 		err := s.Retry.Do(ctx, "update remediationrequest status", func(ctx context.Context) error {
 			err := s.Client.Status().Update(ctx, update)
@@ -64,10 +65,10 @@ func (s *Service) recordOccurrence(ctx context.Context, current *v1alpha1.Remedi
 		switch {
 		case err == nil:
 			s.observe(update)
-			return s.outcome(ctx, update, first), nil
+			return update, base, nil
 		case apierrors.IsConflict(err):
 			if ambiguous {
-				pending, pendingFirst = update, first
+				pending, pendingBase = update, base
 			}
 			current = nil
 			continue
@@ -75,19 +76,20 @@ func (s *Service) recordOccurrence(ctx context.Context, current *v1alpha1.Remedi
 			// Deleted (with its namespace, say) while the cache still held it: the signal starts
 			// afresh on a new object.
 			s.forget(known)
-			return Outcome{}, errRestart
+			return nil, 0, errRestart
 		default:
-			return Outcome{}, fmt.Errorf("update status of remediationrequest %s: %w", key, err)
+			return nil, 0, fmt.Errorf("update status of remediationrequest %s: %w", key, err)
 		}
 	}
-	return Outcome{}, &kuberetry.UnavailableError{Op: "update remediationrequest status", Attempts: maxConflicts,
+	return nil, 0, &kuberetry.UnavailableError{Op: "update remediationrequest status", Attempts: maxConflicts,
 		Reason: "contention", Err: fmt.Errorf("remediationrequest %s kept changing", key)}
 }
 
-// occurrence is the status update that records one more occurrence on current, and whether it is
-// the first. It carries only what a status update uses: the API server takes everything but the
-// status from the stored object, so the spec (and its payload of up to 64 KiB) is not sent.
-func (s *Service) occurrence(current *v1alpha1.RemediationRequest) (*v1alpha1.RemediationRequest, bool) {
+// occurrences is the status update that records n more occurrences on current, and the count it
+// is based on (0: the first). It carries only what a status update uses: the API server takes
+// everything but the status from the stored object, so the spec (and its payload of up to 64 KiB)
+// is not sent.
+func (s *Service) occurrences(current *v1alpha1.RemediationRequest, n int32) (*v1alpha1.RemediationRequest, int32) {
 	now := metav1.NewMicroTime(s.now().UTC().Truncate(time.Microsecond))
 	update := &v1alpha1.RemediationRequest{
 		TypeMeta: metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: v1alpha1.Kind},
@@ -99,13 +101,13 @@ func (s *Service) occurrence(current *v1alpha1.RemediationRequest) (*v1alpha1.Re
 	}
 	d := current.Status.Deduplication
 	if d == nil || d.OccurrenceCount < 1 {
-		update.Status.Deduplication = &v1alpha1.DeduplicationStatus{FirstSeenAt: now, LastSeenAt: now, OccurrenceCount: 1,
+		update.Status.Deduplication = &v1alpha1.DeduplicationStatus{FirstSeenAt: now, LastSeenAt: now, OccurrenceCount: n,
 			Writes: []string{newWriteID()}}
-		return update, true
+		return update, 0
 	}
-	update.Status.Deduplication = &v1alpha1.DeduplicationStatus{FirstSeenAt: d.FirstSeenAt, LastSeenAt: now, OccurrenceCount: d.OccurrenceCount + 1,
+	update.Status.Deduplication = &v1alpha1.DeduplicationStatus{FirstSeenAt: d.FirstSeenAt, LastSeenAt: now, OccurrenceCount: d.OccurrenceCount + n,
 		Writes: appendWrite(d.Writes, newWriteID())}
-	return update, false
+	return update, d.OccurrenceCount
 }
 
 // newWriteID names one status write: 64 random bits, so that no two writers of an object in its
@@ -143,13 +145,11 @@ func (s *Service) forget(rr *v1alpha1.RemediationRequest) {
 	}
 }
 
-func (s *Service) outcome(ctx context.Context, rr *v1alpha1.RemediationRequest, created bool) Outcome {
-	out := Outcome{Status: StatusDuplicate, Namespace: rr.Namespace, Name: rr.Name}
-	if created {
+// outcome is the answer of the occurrence that took rr's count to count: created when that is 1.
+func (s *Service) outcome(ctx context.Context, rr *v1alpha1.RemediationRequest, count int32) Outcome {
+	out := Outcome{Status: StatusDuplicate, Namespace: rr.Namespace, Name: rr.Name, OccurrenceCount: count}
+	if count == 1 {
 		out.Status = StatusCreated
-	}
-	if d := rr.Status.Deduplication; d != nil {
-		out.OccurrenceCount = d.OccurrenceCount
 	}
 	if log := logging.FromContext(ctx); log.Enabled(ctx, slog.LevelDebug) { // no arguments boxed for nothing
 		log.Debug("occurrence recorded", "status", out.Status,

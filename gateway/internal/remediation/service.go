@@ -94,6 +94,8 @@ type Service struct {
 	FallbackNamespace string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+
+	batches batcher // occurrences of one object waiting to be written together
 }
 
 // errRestart asks Process for a new round: the object it worked on became terminal or was deleted.

@@ -1,0 +1,94 @@
+package remediation_test
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kubernaut/gateway-contract/gateway/internal/kubetest"
+	"github.com/kubernaut/gateway-contract/gateway/internal/remediation"
+)
+
+// Occurrences of one object that arrive while its first status update is being written are
+// written together in the next update: about two status updates for n identical signals, each signal
+// still answered with a count of its own (1..n, each once) and only the first created.
+func TestOccurrencesThatArriveTogetherAreWrittenTogether(t *testing.T) {
+	const n = 20
+	e := newEnv(t)
+	sig := podSignal("payments", "api-1")
+	release := make(chan struct{})
+	// The first status update waits until every other signal has found the object (listed it, or
+	// lost the create race and read it), so that all of them queue behind it.
+	e.faults.Inject(kubetest.VerbStatusUpdate, kubetest.Fault{Wait: release})
+	var wg sync.WaitGroup
+	outs := make([]remediation.Outcome, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			s := *sig
+			outs[i], errs[i] = e.svc.Process(context.Background(), &s)
+		})
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	found := func() bool {
+		f := e.faults
+		return f.Calls(kubetest.VerbList) == n && f.Calls(kubetest.VerbGet) == f.Calls(kubetest.VerbCreate)-1
+	}
+	for !found() {
+		require.True(t, time.Now().Before(deadline), "the other signals never found the object")
+		time.Sleep(time.Millisecond) // a bounded poll of goroutines in this process
+	}
+	close(release)
+	wg.Wait()
+	var counts []int
+	created := 0
+	for i := range n {
+		require.NoError(t, errs[i])
+		counts = append(counts, int(outs[i].OccurrenceCount))
+		if outs[i].Status == remediation.StatusCreated {
+			created++
+		}
+	}
+	sort.Ints(counts)
+	for i, c := range counts {
+		assert.Equal(t, i+1, c, "every count from 1 to n, each once")
+	}
+	assert.Equal(t, 1, created)
+	// The first occurrence, then the other n-1 together; a signal that found the object just as
+	// the first write was released can start a batch of its own (without coalescing: n updates
+	// and a conflict storm).
+	assert.LessOrEqual(t, e.faults.Calls(kubetest.VerbStatusUpdate), 4, "status updates for %d identical signals", n)
+	assert.EqualValues(t, n, e.list(t)[0].Status.Deduplication.OccurrenceCount)
+}
+
+// A signal whose deadline passes while it waits for the writer leaves the queue uncounted.
+func TestAnOccurrenceThatGivesUpWaitingIsNotCounted(t *testing.T) {
+	e := newEnv(t)
+	sig := podSignal("payments", "api-1")
+	_, err := e.svc.Process(context.Background(), sig)
+	require.NoError(t, err)
+	release := make(chan struct{})
+	e.faults.Inject(kubetest.VerbStatusUpdate, kubetest.Fault{Wait: release})
+	first := make(chan error, 1)
+	go func() {
+		_, err := e.svc.Process(context.Background(), sig)
+		first <- err
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for e.faults.Calls(kubetest.VerbStatusUpdate) < 2 {
+		require.True(t, time.Now().Before(deadline), "the first repeat never reached its status update")
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err = e.svc.Process(ctx, sig)
+	require.Error(t, err, "it waited behind the writer until its deadline")
+	close(release)
+	require.NoError(t, <-first)
+	assert.EqualValues(t, 2, e.list(t)[0].Status.Deduplication.OccurrenceCount, "the one that gave up is not counted")
+}
