@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -145,28 +146,36 @@ func TestLatencyDelaysThenForwards(t *testing.T) {
 	assert.Equal(t, 1, api.count())
 	assert.Equal(t, http.StatusOK, h.Hits()[0].Code, "the upstream's code")
 
-	// A client that gives up during the delay is never forwarded.
-	slow := p.AddRule(Rule{Match: Match{Verb: VerbGet}, Action: Latency{Delay: time.Hour}, Times: 1})
-	ctx, cancel := context.WithTimeout(context.Background(), bound)
-	defer cancel()
-	reqCtx, giveUp := context.WithCancel(ctx)
-	errc := make(chan error, 1)
-	go func() {
-		req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, p.URL()+"/api/v1/namespaces/ns1", nil)
-		if err == nil {
-			_, err = client(t, p, 0).Do(req)
+	// A client that gives up during the delay is never forwarded: a read, and a write with a
+	// body (which Go's HTTP/1 server only watches for a hang-up once the body has been read).
+	for i, method := range []string{http.MethodGet, http.MethodPost} {
+		verb, path := VerbGet, "/api/v1/namespaces/ns1"
+		var body io.Reader
+		if method == http.MethodPost {
+			verb, path, body = VerbCreate, "/api/v1/namespaces/ns1/configmaps", strings.NewReader(`{"metadata":{"name":"cm"}}`)
 		}
-		errc <- err
-	}()
-	require.NoError(t, slow.WaitFired(ctx, 1))
-	giveUp()
-	require.ErrorIs(t, <-errc, context.Canceled)
-	require.Eventually(t, func() bool {
-		recs := p.Requests("ns1")
-		return len(recs) == 2 && !recs[1].InFlight
-	}, bound, 10*time.Millisecond)
-	assert.Contains(t, p.Requests("ns1")[1].Err, "client gave up")
-	assert.Equal(t, 1, api.count())
+		slow := p.AddRule(Rule{Match: Match{Verb: verb}, Action: Latency{Delay: time.Hour}, Times: 1})
+		ctx, cancel := context.WithTimeout(context.Background(), bound)
+		reqCtx, giveUp := context.WithCancel(ctx)
+		errc := make(chan error, 1)
+		go func() {
+			req, err := http.NewRequestWithContext(reqCtx, method, p.URL()+path, body)
+			if err == nil {
+				_, err = client(t, p, 0).Do(req)
+			}
+			errc <- err
+		}()
+		require.NoError(t, slow.WaitFired(ctx, 1))
+		giveUp()
+		require.ErrorIs(t, <-errc, context.Canceled)
+		require.Eventually(t, func() bool {
+			recs := p.Requests("ns1")
+			return len(recs) == 2+i && !recs[1+i].InFlight
+		}, bound, 10*time.Millisecond, method)
+		assert.Contains(t, p.Requests("ns1")[1+i].Err, "client gave up", method)
+		assert.Equal(t, 1, api.count(), method)
+		cancel()
+	}
 }
 
 func TestConnectionFaults(t *testing.T) {

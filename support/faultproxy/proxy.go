@@ -13,6 +13,7 @@
 package faultproxy
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -245,6 +246,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var injectErr error
 	if h == nil {
 		p.forward(x)
+	} else if err := bufferBody(r); err != nil {
+		injectErr = err
 	} else {
 		injectErr = h.rule.Action.serve(x)
 		p.rules.settle(h, idx, sw.code, injectErr)
@@ -256,6 +259,29 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		abort(x)
 	}
 	p.log.finish(logged, sw.code, time.Since(start), x.note)
+}
+
+// maxBody bounds what bufferBody holds: above the API server's own request limit (3 MiB).
+const maxBody = 4 << 20
+
+// bufferBody reads the request's body before a rule acts on it. Go's HTTP/1 server only notices
+// that a client hung up once the body has been read; until then the request's context stays
+// alive, so a delayed request whose client had long given up was still forwarded, and landed
+// (seen under load: a create delayed 6 s by a latency rule reached the API server after the
+// gateway had answered 503).
+func bufferBody(r *http.Request) error {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return fmt.Errorf("reading the request body: %w", err)
+	}
+	if len(body) > maxBody {
+		return fmt.Errorf("request body over %d bytes", maxBody)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return nil
 }
 
 // forward sends the request upstream unchanged, Authorization header included.
