@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
 
+	"github.com/kubernaut/gateway-contract/gateway/internal/kubeclient"
 	"github.com/kubernaut/gateway-contract/gateway/internal/kuberetry"
 	"github.com/kubernaut/gateway-contract/gateway/internal/metrics"
 )
@@ -112,7 +113,9 @@ func (f *fakeAPI) accessReviewSpecs() []authorizationv1.SubjectAccessReviewSpec 
 
 // testConfig is a Config against host with the gateway's transport and fast retries.
 func testConfig(host string, m *metrics.Metrics) Config {
-	cfg := &rest.Config{Host: host, QPS: 200, Burst: 400} // the gateway's --kube-qps and --kube-burst
+	// The gateway's default --kube-qps 0: no client-side limit.
+	qps, burst := kubeclient.RateLimits(0, 0)
+	cfg := &rest.Config{Host: host, QPS: qps, Burst: burst}
 	cfg.Wrap(kuberetry.WrapTransport)
 	return Config{
 		REST: cfg, CallTimeout: time.Second, LookupTimeout: 3 * time.Second,
