@@ -16,7 +16,7 @@ import (
 // metrics, permissions and shutdown.
 func registerOperationSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^a dedicated gateway with its own path to the Kubernetes API$`, dedicatedGateway)
-	sc.Step(`^a dedicated gateway with its own path to the Kubernetes API and a request deadline of (\d+) seconds$`, dedicatedGatewayDeadline)
+	sc.Step(`^a dedicated gateway with its own path to the Kubernetes API, a request deadline of (\d+) seconds and an API call timeout of (\d+) seconds$`, dedicatedGatewayPatient)
 	sc.Step(`^the gateway reports (ready|not ready)$`, reportsReadiness)
 	sc.Step(`^the gateway still reports alive$`, reportsAlive)
 	sc.Step(`^the Kubernetes API becomes (unreachable|reachable again)$`, outage)
@@ -38,10 +38,10 @@ type sigtermKey struct{}
 
 func dedicatedGateway(ctx context.Context) error { return state(ctx).startDedicated(ctx) }
 
-// dedicatedGatewayDeadline is for a scenario whose gateway must outlast a long, deliberately slow
-// request; the bounds it asserts follow the deadline it sets.
-func dedicatedGatewayDeadline(ctx context.Context, seconds int) error {
-	return state(ctx).startDedicated(ctx, fmt.Sprintf("--request-deadline=%ds", seconds))
+// dedicatedGatewayPatient is for a scenario whose gateway must outlast a long, deliberately slow
+// request; the bounds it asserts follow the flags it sets.
+func dedicatedGatewayPatient(ctx context.Context, deadline, callTimeout int) error {
+	return state(ctx).startDedicated(ctx, fmt.Sprintf("--request-deadline=%ds", deadline), fmt.Sprintf("--api-call-timeout=%ds", callTimeout))
 }
 
 func (st *scenario) startDedicated(ctx context.Context, extra ...string) error {
