@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/cucumber/godog"
-
 )
 
 // Steps about running the gateway: its own gateway for scenarios that disturb it, health,

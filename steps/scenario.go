@@ -33,9 +33,9 @@ type scenario struct {
 	h        *harness.Harness
 	feature  string
 	name     string
-	ns       string // the scenario's namespace: every payload and assertion uses it
-	second   string // a second namespace, when the scenario asks for one
-	missing  string // a namespace name guaranteed not to exist, when the scenario asks for one
+	ns       string        // the scenario's namespace: every payload and assertion uses it
+	second   string        // a second namespace, when the scenario asks for one
+	missing  string        // a namespace name guaranteed not to exist, when the scenario asks for one
 	gw       gatewayDriver // the gateway the scenario sends to
 	on       clusterView   // the cluster that gateway writes to
 	ownGW    bool          // gw is a dedicated gateway that this scenario stops
