@@ -38,6 +38,9 @@ func attachEvidence(ctx context.Context, st *scenario) context.Context {
 	if st.soakLog != "" {
 		atts = append(atts, text("soak.log", st.soakLog))
 	}
+	if len(st.overloads) > 0 {
+		atts = append(atts, text("overload-redeliveries.log", strings.Join(st.overloads, "\n")))
+	}
 	if len(st.containerFaults) > 0 {
 		atts = append(atts, text("control-plane-container-faults.log", strings.Join(st.containerFaults, "\n")))
 	}

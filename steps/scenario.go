@@ -56,6 +56,7 @@ type scenario struct {
 	undo            lifecycle.Stack    // what the scenario set up, undone in reverse by after
 	cluster         *harness.Dedicated // a control plane of the scenario's own, when it has one
 	containerFaults []string           // evidence of the faults of that control plane's container
+	overloads       []string           // the 503s of an overloaded API that the suite redelivered
 	soak            *soak.Report       // the scenario\'s soak, when it ran one
 	soakLog         string             // its timeline and summary
 	failed          bool               // set by after, for the undos that keep a failed scenario's namespace
@@ -138,12 +139,22 @@ func after(ctx context.Context, s *godog.Scenario, scenarioErr error) (context.C
 	}
 	if scenarioErr != nil || errors.Join(errs...) != nil {
 		ctx = attachEvidence(ctx, st)
+	} else if overloads := st.overloadLog(); overloads != "" {
+		// A passing scenario that needed the sender's redelivery says so in the report.
+		ctx = godog.Attach(ctx, godog.Attachment{FileName: "overload-redeliveries.log", MediaType: "text/plain", Body: []byte(overloads)})
 	}
 	st.failed = scenarioErr != nil
 	cleanup, cancelCleanup := context.WithTimeout(context.WithoutCancel(ctx), st.bounds().Eventually)
 	defer cancelCleanup()
 	errs = append(errs, st.undo.Unwind(cleanup))
 	return ctx, errors.Join(errs...)
+}
+
+// overloadLog lists the 503s of an overloaded API that the suite redelivered, one per line.
+func (st *scenario) overloadLog() string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return strings.Join(st.overloads, "\n")
 }
 
 // removeOwnFallbacks deletes what the scenario's signals put into the shared fallback namespace:

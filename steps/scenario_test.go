@@ -105,3 +105,42 @@ func TestGatewayConfigFollowsTheFlagsInOrder(t *testing.T) {
 		})
 	}
 }
+
+// TestRedeliversOnOverloadOnlyWhereTheScenarioCausedNothing: the suite redelivers a 503 of an
+// overloaded API like Alertmanager would, but never where a 503 is what the scenario is about.
+func TestRedeliversOnOverloadOnlyWhereTheScenarioCausedNothing(t *testing.T) {
+	answer := func(code int, slug string) *response {
+		h := http.Header{}
+		h.Set("Content-Type", "application/problem+json")
+		h.Set("Retry-After", "1")
+		return &response{requestID: "r1", path: alertPath, code: code, header: h, problem: &problem{
+			Type: problemTypeBase + slug, Title: "t", Status: code, Detail: "d", Instance: alertPath, RequestID: "r1",
+		}}
+	}
+	tests := []struct {
+		name string
+		resp *response
+		st   *scenario
+		want bool
+	}{
+		{name: "API slow, nothing injected", resp: answer(503, "kubernetes-unavailable"), want: true},
+		{name: "access review slow, nothing injected", resp: answer(503, "auth-unavailable"), want: true},
+		{name: "a fault rule in play", resp: answer(503, "kubernetes-unavailable"), st: &scenario{rules: []*faultproxy.RuleHandle{nil}}},
+		{name: "a dedicated gateway", resp: answer(503, "kubernetes-unavailable"), st: &scenario{ownGW: true}},
+		{name: "a control plane of its own", resp: answer(503, "kubernetes-unavailable"), st: &scenario{cluster: &harness.Dedicated{}}},
+		{name: "not a 503", resp: answer(500, "kubernetes-error")},
+		{name: "no Retry-After", resp: func() *response { r := answer(503, "kubernetes-unavailable"); r.header.Del("Retry-After"); return r }()},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := tc.st
+			if st == nil {
+				st = &scenario{}
+			}
+			st.h = &harness.Harness{}
+			if got := st.redeliversOnOverload(tc.resp); got != tc.want {
+				t.Errorf("redeliversOnOverload() = %t, want %t", got, tc.want)
+			}
+		})
+	}
+}
