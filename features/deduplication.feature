@@ -33,6 +33,21 @@ Feature: Repeated signals are counted, not duplicated
       | 5     |
       | 20    |
 
+  @BR-GATEWAY-011
+  Scenario: A count that meets a concurrent change is made again on the fresh request
+    Another writer (a second gateway replica, or a controller writing the phase) changed the
+    request between the gateway's read and its write, so the API refuses the write with 409
+    Conflict: the gateway reads the request again and counts on the fresh version. Within one
+    gateway, occurrences that arrive together are written together and do not meet; across
+    replicas and controllers they do.
+
+    Given Alertmanager has sent a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
+    And the Kubernetes API will reject the next attempt to update a remediation request's status with status 409
+    When Alertmanager sends a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
+    Then the gateway answers 202
+    And the fault fired 1 time
+    And the remediation request for "HighMemoryUsage" on pod "api-7f9c" has occurrence count 2
+
   @BR-GATEWAY-012
   Scenario Outline: An alert after a finished remediation starts a new one
     Given Alertmanager has sent a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
