@@ -33,7 +33,7 @@ Feature: Repeated signals are counted, not duplicated
       | 5     |
       | 20    |
 
-  @BR-GATEWAY-011
+  @BR-GATEWAY-011 @launched-gateway
   Scenario: A count that meets a concurrent change is made again on the fresh request
     Another writer (a second gateway replica, or a controller writing the phase) changed the
     request between the gateway's read and its write, so the API refuses the write with 409
