@@ -36,11 +36,8 @@ func TestOccurrencesThatArriveTogetherAreWrittenTogether(t *testing.T) {
 			outs[i], errs[i] = e.svc.Process(context.Background(), &s)
 		})
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for e.svc.Waiting(key(e)) < n-1 {
-		require.True(t, time.Now().Before(deadline), "the other signals never queued: %d waiting", e.svc.Waiting(key(e)))
-		time.Sleep(time.Millisecond) // a bounded poll of goroutines in this process
-	}
+	require.Eventually(t, func() bool { return e.svc.Waiting(key(e)) == n-1 }, 10*time.Second, time.Millisecond,
+		"the other %d signals to queue behind the first write", n-1)
 	close(release)
 	wg.Wait()
 	var counts []int
@@ -83,11 +80,8 @@ func TestAnOccurrenceThatGivesUpWaitingIsNotCounted(t *testing.T) {
 		_, err := e.svc.Process(context.Background(), sig)
 		first <- err
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for e.faults.Calls(kubetest.VerbStatusUpdate) < 2 {
-		require.True(t, time.Now().Before(deadline), "the first repeat never reached its status update")
-		time.Sleep(time.Millisecond)
-	}
+	require.Eventually(t, func() bool { return e.faults.Calls(kubetest.VerbStatusUpdate) == 2 }, 10*time.Second, time.Millisecond,
+		"the first repeat to reach its status update")
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	_, err = e.svc.Process(ctx, sig)
