@@ -21,7 +21,8 @@ Feature: The gateway can be operated safely
     And Alertmanager sends a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
     Then the gateway answers 503 with a Retry-After header
     When the Kubernetes API becomes reachable again
-    And Alertmanager delivers the same notification again
+    Then the gateway reports ready
+    When Alertmanager delivers the same notification again
     Then the gateway answers 201
     And the namespace holds exactly 1 remediation request
 
