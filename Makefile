@@ -69,7 +69,7 @@ report-html:
 ## in a container (skipped, saying so, without Docker), the proofs that it can fail, and contract mode.
 test: verify unit report-html e2e e2e-container e2e-must-fail e2e-contract
 
-## flake: run the suite RUNS times and merge the results; fails when a scenario failed or is flaky.
+## flake: run the suite RUNS times and merge the results; fails when a scenario that is not quarantined failed in any run.
 ## LOAD=1 runs it under load: a CPU burner beside the suite and E2E_CONCURRENCY=16.
 flake:
 	rm -rf reports/flake; mkdir -p reports/flake

@@ -149,6 +149,11 @@ func TestBuildFlaky(t *testing.T) {
 			assert.Equal(t, tt.flaky, s.Flaky)
 			assert.Len(t, s.History, len(tt.files))
 			assert.Equal(t, tt.verdict, r.requirement(t, "BR-GATEWAY-007").Status)
+			if tt.passed < len(tt.files) {
+				assert.Equal(t, []ScenarioRef{s.Ref()}, r.Unstable(), "a scenario that failed in any run makes the series unstable")
+			} else {
+				assert.Empty(t, r.Unstable())
+			}
 			if tt.flaky {
 				require.Len(t, r.Flaky, 1)
 				assert.Equal(t, s.Ref(), r.Flaky[0])
@@ -172,6 +177,9 @@ func TestBuildTagsAndQuarantine(t *testing.T) {
 	assert.Equal(t, []ScenarioRef{q.Ref(), bare.Ref()}, r.Quarantined)
 	assert.Equal(t, 1, r.Summary.Requirements.Quarantined)
 	assert.Equal(t, 2, r.Summary.Scenarios.Quarantined)
+	for _, u := range r.Unstable() {
+		assert.False(t, u.Quarantined, "a quarantined scenario (%s) is reported, not counted as unstable", u.Name)
+	}
 
 	// the well-formed tag still counts when its neighbour is unknown
 	assert.Equal(t, []string{"BR-GATEWAY-006"}, r.scenario(t, "Requirement from the future").Requirements)

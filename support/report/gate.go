@@ -35,3 +35,20 @@ var ErrGate = errors.New("traceability gate failed")
 
 // Is makes errors.Is(err, ErrGate) true for a *GateError.
 func (e *GateError) Is(target error) bool { return target == ErrGate }
+
+// Unstable lists the scenarios that make a series of runs (make flake) untrustworthy: every
+// scenario that failed in any run, flaky or not, except the quarantined ones. A quarantined
+// scenario still runs and its pass rate is reported (its own section of the report, with its
+// reason); it is left out here because a quarantine is the report's way of saying "known and
+// tracked", and the issue its tag names is where it is fixed.
+func (r *Report) Unstable() []ScenarioRef {
+	var out []ScenarioRef
+	for _, f := range r.Features {
+		for _, s := range f.Scenarios {
+			if !s.Quarantined && s.Passed < s.Runs {
+				out = append(out, s.Ref())
+			}
+		}
+	}
+	return out
+}
