@@ -83,7 +83,11 @@ Feature: Only authenticated, authorized senders raise signals
 
   @BR-GATEWAY-182 @BR-GATEWAY-020 @dedicated-gateway @launched-gateway @fault-injection
   Scenario: While the API cannot review tokens, the sender is asked to retry, and the retry succeeds
-    Given a dedicated gateway with its own path to the Kubernetes API
+    The gateway's access review is not faulted and goes to the real API server: its bounds are patient
+    (3 s per call), so that the 503 the sender meets is the injected fault's, and the retry's 201
+    does not depend on how busy the API server is at that moment.
+
+    Given a dedicated gateway with its own path to the Kubernetes API, a request deadline of 15 seconds and an API call timeout of 3 seconds
     And a sender allowed to raise signals only in this namespace
     And the Kubernetes API fails every attempt to review a sender's token with status 503
     When Alertmanager sends a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
@@ -97,7 +101,11 @@ Feature: Only authenticated, authorized senders raise signals
 
   @BR-GATEWAY-183 @BR-GATEWAY-020 @dedicated-gateway @launched-gateway @fault-injection
   Scenario: While the API cannot review access, the sender is asked to retry, and the retry succeeds
-    Given a dedicated gateway with its own path to the Kubernetes API
+    The gateway's token review is not faulted and goes to the real API server: its bounds are patient
+    (3 s per call), so that the 503 the sender meets is the injected fault's, and the retry's 201
+    does not depend on how busy the API server is at that moment.
+
+    Given a dedicated gateway with its own path to the Kubernetes API, a request deadline of 15 seconds and an API call timeout of 3 seconds
     And a sender allowed to raise signals only in this namespace
     And the Kubernetes API fails every attempt to review a sender's access with status 500
     When Alertmanager sends a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
