@@ -22,6 +22,7 @@ func TestPrerequisiteErrorsEndToEnd(t *testing.T) {
 	if os.Getenv(childEnv) != "" {
 		t.Skip("this is the child run of TestPrerequisiteErrorsEndToEnd")
 	}
+	adoptOrphans(t)
 	empty := t.TempDir() // a PATH without kind, and a HOME without a kubeconfig
 	tests := []struct {
 		name string
@@ -76,7 +77,8 @@ func goBinary(t *testing.T) string {
 	return p
 }
 
-// leftovers lists this process's children that are still running (the child runs have exited).
+// leftovers lists this process's children that are still running: the child runs have exited,
+// so these are what they left (re-parented here by adoptOrphans).
 func leftovers(t *testing.T) string {
 	t.Helper()
 	entries, _ := os.ReadDir("/proc")

@@ -59,7 +59,8 @@ func TestFeatures(t *testing.T) {
 	}
 	loader.Print(os.Stderr)
 
-	ctx := context.Background()
+	ctx, stop := interruptible(os.Stderr)
+	t.Cleanup(stop) // after the teardown below (cleanups run last-in first-out): a signal during it still tears down
 	h, err := harness.Setup(ctx, s, os.Stderr)
 	if err != nil {
 		t.Fatal(err)
@@ -84,15 +85,23 @@ func TestFeatures(t *testing.T) {
 		opts.Tags = tagExpr
 		opts.Concurrency = concurrency
 		opts.TestingT = tt
+		opts.DefaultContext = ctx // every scenario's context: an interrupt ends them
 		return godog.TestSuite{Name: "gateway-contract", ScenarioInitializer: steps.Initializer(h), Options: &opts}.Run()
 	}
 	notQuarantined := "~" + strings.Join(qtags, " && ~")
 	mainRun := run("cucumber.json", "junit.xml", andTags(s.Godog.Tags, notQuarantined+" && ~"+serialTag), s.Godog.Concurrency, t)
+	stopIfInterrupted := func(pass string) {
+		if context.Cause(ctx) == errInterrupted {
+			t.Fatalf("e2e: %v: the run stopped after its %s pass; no report written", errInterrupted, pass)
+		}
+	}
+	stopIfInterrupted("main")
 	// Scenarios that load the whole machine (the soak) run after the others, one at a time, so
 	// that they neither starve the scenarios beside them nor are starved by them.
 	if run("cucumber-serial.json", "junit-serial.xml", andTags(s.Godog.Tags, notQuarantined+" && "+serialTag), 1, t) != 0 {
 		mainRun = 1
 	}
+	stopIfInterrupted("serial")
 	// Quarantined scenarios still run, in their own pass, so that their failures reach the
 	// report (at the top, with the reason) without failing the build.
 	var quarantined []string

@@ -96,6 +96,9 @@ func Setup(ctx context.Context, stages []Stage, undo *Stack, inject Inject) (err
 	}()
 	for _, st := range stages {
 		current = st.Name
+		if err := ctx.Err(); err != nil { // interrupted: start nothing more, release what was started
+			return fail(ctx, undo, st.Name, fmt.Errorf("not started: %w", context.Cause(ctx)))
+		}
 		if inject != nil {
 			if err := inject(st.Name); err != nil {
 				return fail(ctx, undo, st.Name, err)

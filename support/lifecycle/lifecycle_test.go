@@ -51,6 +51,34 @@ func TestSetupUnwindsWhatWasStarted(t *testing.T) {
 	}
 }
 
+// An interrupt (the context cancelled) during one stage stops the setup before the next, and
+// releases what was started, including the stage that was running when it came.
+func TestSetupStopsWhenInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	interrupt := errors.New("interrupt")
+	var undone []string
+	var stack Stack
+	stage := func(name string, then func()) Stage {
+		return Stage{Name: name, Run: func(_ context.Context, u *Stack) error {
+			u.Push(name, func(context.Context) error { undone = append(undone, name); return nil })
+			then()
+			return nil
+		}}
+	}
+	started := false
+	err := Setup(ctx, []Stage{
+		stage("cluster", func() {}),
+		stage("gateway build", func() { cancel(interrupt) }),
+		stage("gateway", func() { started = true }),
+	}, &stack, nil)
+	if !errors.Is(err, interrupt) || !strings.Contains(err.Error(), "setup (gateway)") {
+		t.Fatalf("err = %v, want the interrupt, before the gateway stage", err)
+	}
+	if started || !reflect.DeepEqual(undone, []string{"gateway build", "cluster"}) || stack.Len() != 0 {
+		t.Errorf("gateway started %t, undone %v, pending %d", started, undone, stack.Len())
+	}
+}
+
 func TestSetupPanicUnwindsAndRepanics(t *testing.T) {
 	var stack Stack
 	undone := false
