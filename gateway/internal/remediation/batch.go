@@ -41,6 +41,8 @@ type ticket struct {
 	lead   bool
 	batch  []*ticket
 	latest *v1alpha1.RemediationRequest
+	// earlier: this ticket's write confirmed a lost first write (Outcome.EarlierCreated).
+	earlier int
 }
 
 // recordOccurrence records one occurrence on current (see writeOccurrences), together with the
@@ -107,11 +109,15 @@ func (t *ticket) wait(ctx context.Context, b *batcher, q *queue) error {
 // (the writer's own, which it reads itself). The count of the i-th occurrence is the base + i + 1.
 func (s *Service) writeBatch(ctx context.Context, current *v1alpha1.RemediationRequest, batch []*ticket) {
 	written, base, err := s.writeOccurrences(ctx, current, int32(len(batch)))
+	if err == nil && s.firsts.settle(written) {
+		batch[0].earlier = 1
+	}
 	for i, t := range batch {
 		if err != nil {
 			t.err = err
 		} else {
 			t.out = s.outcome(ctx, written, base+int32(i)+1)
+			t.out.EarlierCreated = t.earlier
 		}
 		t.latest = written
 		if i > 0 {

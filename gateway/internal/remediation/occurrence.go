@@ -40,6 +40,9 @@ func (s *Service) writeOccurrences(ctx context.Context, current *v1alpha1.Remedi
 				return nil, 0, errRestart
 			}
 			if err != nil {
+				if pending != nil && pendingBase == 0 {
+					s.firsts.remember(pending) // it may have landed; the next write will tell
+				}
 				return nil, 0, err
 			}
 			if pending != nil && landed(rr, pending) {
@@ -78,6 +81,9 @@ func (s *Service) writeOccurrences(ctx context.Context, current *v1alpha1.Remedi
 			s.forget(known)
 			return nil, 0, errRestart
 		default:
+			if ambiguous && base == 0 {
+				s.firsts.remember(update) // it may have landed; the next write will tell
+			}
 			return nil, 0, fmt.Errorf("update status of remediationrequest %s: %w", key, err)
 		}
 	}

@@ -191,3 +191,42 @@ func TestRequestDeadlineEndsProcessing(t *testing.T) {
 	_, err := e.svc.Process(ctx, podSignal("payments", "api-1"))
 	assert.True(t, kuberetry.IsUnavailable(err))
 }
+
+// A first occurrence's status write that landed while its answer was lost, and whose request then
+// gave up (the API stayed away): the request fails, the redelivery is a duplicate, and it is the
+// redelivery that reports the earlier creation, so that the created counter matches the objects.
+// A first write that did not land is not reported: the redelivery's own write is the first.
+func TestLostFirstWriteIsCountedCreatedByTheNextWrite(t *testing.T) {
+	unavailable := apierrors.NewServiceUnavailable("outage")
+	tests := []struct {
+		name       string
+		firstWrite kubetest.Fault
+		status     string
+		count      int32
+		earlier    int
+	}{
+		{"landed, answer lost", kubetest.Fault{AfterCall: true, Err: kubetest.TransientErrors()["timeout"]}, remediation.StatusDuplicate, 2, 1},
+		{"did not land", kubetest.Fault{Err: kubetest.TransientErrors()["timeout"]}, remediation.StatusCreated, 1, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			sig := podSignal("payments", "api-1")
+			e.faults.Inject(kubetest.VerbStatusUpdate, tt.firstWrite)
+			e.faults.FailN(kubetest.VerbStatusUpdate, 4, unavailable) // the rest of the attempts
+			_, err := e.svc.Process(context.Background(), sig)
+			require.True(t, kuberetry.IsUnavailable(err), "the first delivery fails: %v", err)
+			require.Equal(t, 5, e.faults.Calls(kubetest.VerbStatusUpdate))
+
+			out, err := e.svc.Process(context.Background(), sig) // the sender delivers again
+			require.NoError(t, err)
+			assert.Equal(t, tt.status, out.Status)
+			assert.Equal(t, tt.count, out.OccurrenceCount)
+			assert.Equal(t, tt.earlier, out.EarlierCreated)
+
+			out, err = e.svc.Process(context.Background(), sig)
+			require.NoError(t, err)
+			assert.Zero(t, out.EarlierCreated, "an earlier creation is reported once")
+		})
+	}
+}

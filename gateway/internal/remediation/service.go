@@ -57,6 +57,10 @@ type Outcome struct {
 	Name      string
 	// OccurrenceCount is the count after this occurrence was recorded.
 	OccurrenceCount int32
+	// EarlierCreated is 1 when this occurrence's write showed that an earlier request had written
+	// the object's first occurrence although its answer was lost (that request was answered 503,
+	// and this one is a duplicate): the object counts as created now, once (see unconfirmed.go).
+	EarlierCreated int
 }
 
 // Cache is a watch-backed view of the RemediationRequests (*rrcache.Cache). It need not be fresh:
@@ -95,7 +99,8 @@ type Service struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
-	batches batcher // occurrences of one object waiting to be written together
+	batches batcher     // occurrences of one object waiting to be written together
+	firsts  unconfirmed // first occurrences written without an answer, until a later write settles them
 }
 
 // errRestart asks Process for a new round: the object it worked on became terminal or was deleted.

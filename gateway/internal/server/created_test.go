@@ -38,3 +38,27 @@ func TestCreatedWhenTheFirstOccurrenceIsRecordedOnRedelivery(t *testing.T) {
 	assert.Equal(t, 1.0, testutil.ToFloat64(g.metrics.Created.WithLabelValues("prometheus")))
 	assert.Equal(t, 1.0, testutil.ToFloat64(g.metrics.Deduplicated.WithLabelValues("prometheus")))
 }
+
+// The quarantined soak scenario's undercount: the first occurrence's status write reached the API
+// server but its answer was lost, and the API stayed away until the request gave up (503). The
+// redelivery finds occurrence 1 already recorded, so it is a duplicate (202, count 2), and it is
+// the one that reports the earlier creation: created and deduplicated each count 1.
+func TestCreatedWhenTheFirstOccurrenceLandedWithoutAnAnswer(t *testing.T) {
+	g := newGateway(t)
+	body := []byte(`{"alerts":[{"status":"firing","labels":{"alertname":"HighMemory","namespace":"payments","pod":"api-1"}}]}`)
+	g.faults.Inject(kubetest.VerbStatusUpdate, kubetest.Fault{AfterCall: true, Err: kubetest.TransientErrors()["eof"]})
+	g.faults.FailN(kubetest.VerbStatusUpdate, 2, apierrors.NewServiceUnavailable("outage")) // the other attempts
+	rec := g.postAlerts(body)
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code, rec.Body.String())
+	require.EqualValues(t, 1, g.items(t)[0].Status.Deduplication.OccurrenceCount, "the first write landed")
+	assert.Zero(t, testutil.ToFloat64(g.metrics.Created.WithLabelValues("prometheus")))
+
+	rec = g.postAlerts(body)
+	require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
+	res := decode[server.Response](t, rec).Results
+	require.Len(t, res, 1)
+	assert.Equal(t, "duplicate", res[0].Status)
+	assert.EqualValues(t, 2, res[0].OccurrenceCount)
+	assert.Equal(t, 1.0, testutil.ToFloat64(g.metrics.Created.WithLabelValues("prometheus")), "the earlier creation, counted now")
+	assert.Equal(t, 1.0, testutil.ToFloat64(g.metrics.Deduplicated.WithLabelValues("prometheus")))
+}

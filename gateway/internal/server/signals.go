@@ -198,6 +198,12 @@ func (s *Server) processAll(ctx context.Context, source string, signals []signal
 		} else {
 			s.opts.Metrics.Deduplicated.WithLabelValues(source).Inc()
 		}
+		if out.EarlierCreated > 0 {
+			// An earlier request created the object but lost the answer (it was answered 503):
+			// count the creation now, so that the counter matches the objects.
+			s.opts.Metrics.Created.WithLabelValues(source).Add(float64(out.EarlierCreated))
+			log.Info("earlier creation confirmed", "alertname", sig.Name, "rr_namespace", out.Namespace, "rr_name", out.Name)
+		}
 		log.Info("signal persisted", "alertname", sig.Name, "status", out.Status,
 			"rr_namespace", out.Namespace, "rr_name", out.Name, "occurrence_count", out.OccurrenceCount)
 		results = append(results, res)
