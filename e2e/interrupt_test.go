@@ -9,14 +9,14 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/kubernaut/gateway-contract/support/proctable"
 )
 
 // errInterrupted is the cause of the run's context after SIGINT or SIGTERM.
@@ -109,36 +109,10 @@ func TestInterruptTearsDown(t *testing.T) {
 
 // descendantRuns tells whether a process named comm runs below pid.
 func descendantRuns(pid int, comm string) bool {
-	parent := map[int]int{}
-	names := map[int]string{}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		s := string(stat)
-		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || end < open {
-			continue
-		}
-		if f := strings.Fields(s[end+1:]); len(f) > 1 {
-			parent[p], _ = strconv.Atoi(f[1])
-			names[p] = s[open+1 : end]
-		}
-	}
-	for p, name := range names {
-		if name != comm {
-			continue
-		}
-		for a := parent[p]; a > 1; a = parent[a] {
-			if a == pid {
-				return true
-			}
+	procs := proctable.Read()
+	for p, proc := range procs {
+		if proc.Comm == comm && proc.State != "Z" && procs.Below(p, pid) {
+			return true
 		}
 	}
 	return false
@@ -153,9 +127,9 @@ func adoptOrphans(t *testing.T) {
 		t.Fatalf("becoming the child subreaper: %v", err)
 	}
 	t.Cleanup(func() {
-		for _, pid := range strings.Split(leftovers(t), ",") {
-			if n, err := strconv.Atoi(pid); err == nil {
-				_ = syscall.Kill(n, syscall.SIGKILL)
+		for pid, p := range proctable.Read() {
+			if p.PPID == os.Getpid() && p.State != "Z" {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
 			}
 		}
 	})

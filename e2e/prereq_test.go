@@ -2,13 +2,15 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kubernaut/gateway-contract/support/proctable"
 )
 
 // childEnv marks the copy of this test binary that TestPrerequisiteErrorsEndToEnd starts, so that
@@ -78,23 +80,22 @@ func goBinary(t *testing.T) string {
 }
 
 // leftovers lists this process's children that are still running: the child runs have exited,
-// so these are what they left (re-parented here by adoptOrphans).
+// so these are what they left (re-parented here by adoptOrphans). One is not the run's: godog runs
+// `go env GOTOOLDIR` when it is initialised, and the go command starts its telemetry sidecar
+// ("go ** telemetry **"), which detaches by design and ends by itself.
 func leftovers(t *testing.T) string {
 	t.Helper()
-	entries, _ := os.ReadDir("/proc")
-	self := " " + strconv.Itoa(os.Getpid()) + " "
 	var out []string
-	for _, e := range entries {
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
+	for pid, p := range proctable.Read() {
+		if p.PPID != os.Getpid() || p.State == "Z" {
 			continue
 		}
-		s := string(stat)
-		rest := s[strings.LastIndexByte(s, ')')+1:]
-		// state, then ppid
-		if f := strings.Fields(rest); len(f) > 1 && " "+f[1]+" " == self && f[0] != "Z" {
-			out = append(out, e.Name())
+		raw, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		argv := strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00")
+		if p.Comm == "go" && len(argv) == 2 && argv[1] == "** telemetry **" {
+			continue
 		}
+		out = append(out, fmt.Sprintf("%d (%s)", pid, strings.Join(argv, " ")))
 	}
-	return strings.Join(out, ",")
+	return strings.Join(out, ", ")
 }

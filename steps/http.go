@@ -36,9 +36,12 @@ type response struct {
 	body      []byte
 	sentAt    time.Time
 	at        time.Time
-	results   signalResults
-	problem   *problem
-	parseErr  error
+	// firstSentAt is when the first delivery of this request was sent: sentAt, unless the suite
+	// redelivered it after an overload (send), when the object may come from the first delivery.
+	firstSentAt time.Time
+	results     signalResults
+	problem     *problem
+	parseErr    error
 }
 
 type signalResults struct {
@@ -85,11 +88,16 @@ const maxOverloadRedeliveries = 3
 // to that is this 503 and the sender's retry. Each such redelivery is logged and attached to the
 // scenario's report; the scenario's steps see the final answer.
 func (st *scenario) send(ctx context.Context, req sentRequest) (*response, error) {
+	var first time.Time
 	for redelivery := 0; ; redelivery++ {
 		resp, err := st.sendOnce(ctx, req)
 		if err != nil {
 			return nil, err
 		}
+		if first.IsZero() {
+			first = resp.sentAt
+		}
+		resp.firstSentAt = first
 		if redelivery == maxOverloadRedeliveries || !st.redeliversOnOverload(resp) {
 			st.mu.Lock()
 			st.responses = append(st.responses, resp)
