@@ -11,7 +11,8 @@ Feature: Signals survive Kubernetes API failures
   The suite runs the gateway with its production retry policy, made short: up to 6 attempts
   per Kubernetes call, backoff from 50 milliseconds doubling to at most 800 milliseconds, one
   call given up after 1 second, all the work of one request within a 5-second deadline, and
-  senders asked to come back after 1 second.
+  senders asked to come back after 1 second. (`make flake LOAD=1`, which loads the machine on
+  purpose, gives each call 3 seconds and a request 15; the bounds the scenarios check follow.)
 
   @BR-GATEWAY-018
   Scenario Outline: A transient API failure is retried until the request is created
