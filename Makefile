@@ -59,7 +59,7 @@ e2e-container:
 	@if ! docker info >/dev/null 2>&1; then \
 	  echo "e2e-container: SKIPPED: no Docker engine answers 'docker info'; the container provider needs a local one"; exit 0; fi
 	mkdir -p reports/container
-	E2E_CLUSTER=container E2E_REPORT_DIR=reports/container $(GO) test -count=1 -timeout 30m ./e2e 2>&1 | tee reports/container/e2e.log
+	E2E_CLUSTER=container E2E_REPORT_DIR=reports/container $(GO) test -count=1 -timeout 30m ./e2e -run '^TestFeatures$$' 2>&1 | tee reports/container/e2e.log
 
 ## report-html: the traceability report's HTML rendered in headless Chromium (.ci/run installs it)
 report-html:
