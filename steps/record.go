@@ -119,19 +119,13 @@ func itsTimes(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	req, err := st.lastSent()
-	if err != nil {
+	var sent []struct {
+		StartsAt time.Time `json:"startsAt"`
+	}
+	if err := st.sentAlerts(&sent); err != nil {
 		return err
 	}
-	var sent struct {
-		Alerts []struct {
-			StartsAt time.Time `json:"startsAt"`
-		} `json:"alerts"`
-	}
-	if err := json.Unmarshal(req.body, &sent); err != nil || len(sent.Alerts) == 0 {
-		return fmt.Errorf("the last request sent was not an alert notification (%v)", err)
-	}
-	if want := sent.Alerts[0].StartsAt; !rr.Spec.FiringTime.Time.Equal(want) {
+	if want := sent[0].StartsAt; !rr.Spec.FiringTime.Time.Equal(want) {
 		return fmt.Errorf("expected firingTime %s (the alert's startsAt), got %s", want.Format(time.RFC3339), rr.Spec.FiringTime.UTC().Format(time.RFC3339))
 	}
 	// Received during the delivery: from the first attempt (the suite may have redelivered after
@@ -170,21 +164,15 @@ func itsPayload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	req, err := st.lastSent()
-	if err != nil {
+	var sent []map[string]any
+	if err := st.sentAlerts(&sent); err != nil {
 		return err
-	}
-	var sent struct {
-		Alerts []map[string]any `json:"alerts"`
-	}
-	if err := json.Unmarshal(req.body, &sent); err != nil {
-		return fmt.Errorf("the last request sent was not an alert notification: %w", err)
 	}
 	var stored map[string]any
 	if err := json.Unmarshal([]byte(rr.Spec.OriginalPayload), &stored); err != nil {
 		return fmt.Errorf("originalPayload of %s is not the alert's JSON: %w", rr.Name, err)
 	}
-	for _, a := range sent.Alerts {
+	for _, a := range sent {
 		if reflect.DeepEqual(a, stored) {
 			return nil
 		}
@@ -200,6 +188,28 @@ func itsOrigin(ctx context.Context) error {
 	}
 	if got := rr.Labels[labelOriginNamespace]; got != st.missing || got == "" {
 		return fmt.Errorf("expected label %s=%q on %s, got %q", labelOriginNamespace, st.missing, rr.Name, got)
+	}
+	return nil
+}
+
+// sentAlerts decodes the alerts of the last notification the scenario sent into alerts (a pointer
+// to a slice), and fails when it was not an alert notification or held none.
+func (st *scenario) sentAlerts(alerts any) error {
+	req, err := st.lastSent()
+	if err != nil {
+		return err
+	}
+	var n struct {
+		Alerts json.RawMessage `json:"alerts"`
+	}
+	if err := json.Unmarshal(req.body, &n); err != nil || len(n.Alerts) == 0 {
+		return fmt.Errorf("the last request sent was not an alert notification (%v)", err)
+	}
+	if err := json.Unmarshal(n.Alerts, alerts); err != nil {
+		return fmt.Errorf("the alerts of the last notification sent: %w", err)
+	}
+	if reflect.ValueOf(alerts).Elem().Len() == 0 {
+		return fmt.Errorf("the last notification sent held no alert")
 	}
 	return nil
 }
