@@ -66,11 +66,7 @@ func BinDir() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	key, err := spec.Key()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(root, fmt.Sprintf("alertmanager-%s-%s", Version, key)), nil
+	return spec.Dir(root, "alertmanager-"+Version)
 }
 
 // EnsureBinary returns the path of the alertmanager binary, building it first if this machine

@@ -97,11 +97,7 @@ func BinDir() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	key, err := spec.Key()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(root, fmt.Sprintf("k8s-%s-etcd-%s-%s", KubernetesVersion, EtcdVersion, key)), nil
+	return spec.Dir(root, fmt.Sprintf("k8s-%s-etcd-%s", KubernetesVersion, EtcdVersion))
 }
 
 // EnsureBinaries returns the directory holding kube-apiserver and etcd, building them first if

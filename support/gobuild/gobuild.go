@@ -70,6 +70,15 @@ func (b Build) Key() (string, error) {
 	return hex.EncodeToString(h.Sum(nil))[:12], nil
 }
 
+// Dir is the cache directory of this exact build: root/name-KEY (see Key).
+func (b Build) Dir(root, name string) (string, error) {
+	key, err := b.Key()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(root, name+"-"+key), nil
+}
+
 // IsComplete reports whether dir holds a finished build.
 func IsComplete(dir string) bool {
 	_, err := os.Stat(filepath.Join(dir, CompleteStamp))
