@@ -390,3 +390,22 @@ func (h *Harness) Teardown(ctx context.Context) error {
 	}
 	return h.undo.Unwind(context.WithoutCancel(ctx))
 }
+
+// Run is a command's whole use of a harness: Setup, fn, Teardown, and the wall time, on log with
+// the command's name. The exit code is fn's, or 2 when the setup or the teardown failed.
+func Run(ctx context.Context, s settings.Settings, log io.Writer, name string, fn func(*Harness) int) (code int) {
+	begin := time.Now()
+	h, err := Setup(ctx, s, log)
+	if err != nil {
+		fmt.Fprintf(log, "%s: harness setup: %v\n", name, err)
+		return 2
+	}
+	defer func() {
+		if err := h.Teardown(ctx); err != nil {
+			fmt.Fprintf(log, "%s: harness teardown: %v\n", name, err)
+			code = max(code, 2)
+		}
+		fmt.Fprintf(log, "%s: wall time %s (harness setup and teardown included)\n", name, time.Since(begin).Round(time.Millisecond))
+	}()
+	return fn(h)
+}

@@ -91,39 +91,30 @@ type config struct {
 }
 
 // run returns the exit code; everything it started is stopped before it returns.
-func run(ctx context.Context, s settings.Settings, cfg config) (code int) {
+func run(ctx context.Context, s settings.Settings, cfg config) int {
 	begin := time.Now()
-	rep := newReport(cfg)
-	h, err := harness.Setup(ctx, s, os.Stderr)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "loadbench: harness setup: %v\n", err)
-		return 2
-	}
-	defer func() {
-		if err := h.Teardown(ctx); err != nil {
-			fmt.Fprintf(os.Stderr, "loadbench: harness teardown: %v\n", err)
+	return harness.Run(ctx, s, os.Stderr, "loadbench", func(h *harness.Harness) (code int) {
+		rep := newReport(cfg)
+		b, err := newBench(ctx, h, cfg)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "loadbench: %v\n", err)
+			return 2
 		}
-		fmt.Fprintf(os.Stderr, "loadbench: wall time %s (harness setup and teardown included)\n", time.Since(begin).Round(time.Millisecond))
-	}()
-	b, err := newBench(ctx, h, cfg)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "loadbench: %v\n", err)
-		return 2
-	}
-	defer b.cleanup()
-	if err := b.measure(ctx, rep); err != nil {
-		fmt.Fprintf(os.Stderr, "loadbench: %v\n", err)
-		code = 2
-	}
-	rep.finish(time.Since(begin))
-	rep.print(os.Stdout)
-	if err := rep.write(cfg.reportDir); err != nil {
-		fmt.Fprintf(os.Stderr, "loadbench: %v\n", err)
-		return 2
-	}
-	fmt.Fprintf(os.Stderr, "loadbench: report written to %s and %s\n",
-		filepath.Join(cfg.reportDir, "perf.json"), filepath.Join(cfg.reportDir, "perf.md"))
-	return code
+		defer b.cleanup()
+		if err := b.measure(ctx, rep); err != nil {
+			fmt.Fprintf(os.Stderr, "loadbench: %v\n", err)
+			code = 2
+		}
+		rep.finish(time.Since(begin))
+		rep.print(os.Stdout)
+		if err := rep.write(cfg.reportDir); err != nil {
+			fmt.Fprintf(os.Stderr, "loadbench: %v\n", err)
+			return 2
+		}
+		fmt.Fprintf(os.Stderr, "loadbench: report written to %s and %s\n",
+			filepath.Join(cfg.reportDir, "perf.json"), filepath.Join(cfg.reportDir, "perf.md"))
+		return code
+	})
 }
 
 func parseLevels(s string) ([]int, error) {

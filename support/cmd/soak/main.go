@@ -22,7 +22,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
-	"time"
 
 	"github.com/kubernaut/gateway-contract/support/harness"
 	"github.com/kubernaut/gateway-contract/support/repo"
@@ -80,37 +79,26 @@ func main() {
 }
 
 // run returns the exit code; everything it started is stopped before it returns.
-func run(ctx context.Context, s settings.Settings, cfg soak.Config, path string) (code int) {
-	begin := time.Now()
-	h, err := harness.Setup(ctx, s, os.Stderr)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "soak: harness setup: %v\n", err)
-		return 2
-	}
-	defer func() {
-		if err := h.Teardown(ctx); err != nil {
-			fmt.Fprintf(os.Stderr, "soak: harness teardown: %v\n", err)
-			code = max(code, 2)
+func run(ctx context.Context, s settings.Settings, cfg soak.Config, path string) int {
+	return harness.Run(ctx, s, os.Stderr, "soak", func(h *harness.Harness) int {
+		rep, err := soak.Run(ctx, h, cfg)
+		if rep != nil {
+			if werr := rep.WriteJSON(path); werr != nil {
+				fmt.Fprintf(os.Stderr, "soak: %v\n", werr)
+			} else {
+				fmt.Fprintf(os.Stderr, "soak: report written to %s\n", path)
+			}
 		}
-		fmt.Fprintf(os.Stderr, "soak: wall time %s (harness setup and teardown included)\n", time.Since(begin).Round(time.Millisecond))
-	}()
-	rep, err := soak.Run(ctx, h, cfg)
-	if rep != nil {
-		if werr := rep.WriteJSON(path); werr != nil {
-			fmt.Fprintf(os.Stderr, "soak: %v\n", werr)
-		} else {
-			fmt.Fprintf(os.Stderr, "soak: report written to %s\n", path)
+		switch {
+		case err != nil:
+			fmt.Fprintf(os.Stderr, "soak: %v\n", err)
+			return 2
+		case !rep.OK():
+			fmt.Fprintf(os.Stderr, "soak: FAILED (seed %d)\n", rep.Seed)
+			return 1
 		}
-	}
-	switch {
-	case err != nil:
-		fmt.Fprintf(os.Stderr, "soak: %v\n", err)
-		return 2
-	case !rep.OK():
-		fmt.Fprintf(os.Stderr, "soak: FAILED (seed %d)\n", rep.Seed)
-		return 1
-	}
-	return 0
+		return 0
+	})
 }
 
 func sized(size string) (soak.Config, error) {
