@@ -252,31 +252,7 @@ func TestConcurrentIdenticalSignalsWithTheCache(t *testing.T) {
 	go cache.Run(ctx)
 	require.Eventually(t, cache.Synced, 5*time.Second, time.Millisecond)
 	e.svc.Cache = cache
-	sig := podSignal("payments", "api-1")
-	var wg sync.WaitGroup
-	outs := make([]remediation.Outcome, n)
-	errs := make([]error, n)
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			s := *sig
-			outs[i], errs[i] = e.svc.Process(context.Background(), &s)
-		})
-	}
-	close(start)
-	wg.Wait()
-	created := 0
-	for i := range n {
-		require.NoError(t, errs[i])
-		if outs[i].Status == remediation.StatusCreated {
-			created++
-		}
-	}
-	assert.Equal(t, 1, created)
-	items := e.list(t)
-	require.Len(t, items, 1)
-	assert.EqualValues(t, n, items[0].Status.Deduplication.OccurrenceCount)
+	e.storm(t, n, podSignal("payments", "api-1"))
 }
 
 // The soak's undercount: the create succeeds, the first occurrence's status update fails until

@@ -191,7 +191,12 @@ func finish(t *testing.T, c client.Client, namespace, name, phase string) {
 func TestConcurrentIdenticalSignals(t *testing.T) {
 	const n = 25
 	e := newEnv(t)
-	sig := podSignal("payments", "api-1")
+	e.storm(t, n, podSignal("payments", "api-1"))
+}
+
+// storm sends n copies of sig at once: exactly one is created, and the one object counts all n.
+func (e *env) storm(t *testing.T, n int, sig *signal.Signal) {
+	t.Helper()
 	var wg sync.WaitGroup
 	outs := make([]remediation.Outcome, n)
 	errs := make([]error, n)
