@@ -88,8 +88,8 @@ func TestFeatures(t *testing.T) {
 		opts.DefaultContext = ctx // every scenario's context: an interrupt ends them
 		return godog.TestSuite{Name: "gateway-contract", ScenarioInitializer: steps.Initializer(h), Options: &opts}.Run()
 	}
-	notQuarantined := "~" + strings.Join(qtags, " && ~")
-	mainRun := run("cucumber.json", "junit.xml", andTags(s.Godog.Tags, notQuarantined+" && ~"+serialTag), s.Godog.Concurrency, t)
+	pass := tagPasses(s.Godog.Tags, qtags)
+	mainRun := run("cucumber.json", "junit.xml", pass.main, s.Godog.Concurrency, t)
 	stopIfInterrupted := func(pass string) {
 		if context.Cause(ctx) == errInterrupted {
 			t.Fatalf("e2e: %v: the run stopped after its %s pass; no report written", errInterrupted, pass)
@@ -98,21 +98,21 @@ func TestFeatures(t *testing.T) {
 	stopIfInterrupted("main")
 	// Scenarios that load the whole machine (the soak) run after the others, one at a time, so
 	// that they neither starve the scenarios beside them nor are starved by them.
-	if run("cucumber-serial.json", "junit-serial.xml", andTags(s.Godog.Tags, notQuarantined+" && "+serialTag), 1, t) != 0 {
+	if run("cucumber-serial.json", "junit-serial.xml", pass.serial, 1, t) != 0 {
 		mainRun = 1
 	}
 	stopIfInterrupted("serial")
 	// Quarantined scenarios still run, in their own pass, so that their failures reach the
 	// report (at the top, with the reason) without failing the build.
-	var quarantined []string
-	for _, q := range qtags {
-		quarantined = append(quarantined, andTags(s.Godog.Tags, q))
-	}
-	if run("cucumber-quarantine.json", "junit-quarantine.xml", strings.Join(quarantined, ","), s.Godog.Concurrency, nil) != 0 {
-		fmt.Fprintf(os.Stderr, "e2e: quarantined scenarios failed; see the top of %s\n", filepath.Join(out, report.MarkdownFile))
+	merged := []string{filepath.Join(out, "cucumber-serial.json")}
+	if pass.quarantine != "" { // none when no scenario is quarantined: an empty filter would run them all
+		if run("cucumber-quarantine.json", "junit-quarantine.xml", pass.quarantine, s.Godog.Concurrency, nil) != 0 {
+			fmt.Fprintf(os.Stderr, "e2e: quarantined scenarios failed; see the top of %s\n", filepath.Join(out, report.MarkdownFile))
+		}
+		merged = append(merged, filepath.Join(out, "cucumber-quarantine.json"))
 	}
 	main := filepath.Join(out, "cucumber.json")
-	if err := report.MergeCucumber(main, main, filepath.Join(out, "cucumber-serial.json"), filepath.Join(out, "cucumber-quarantine.json")); err != nil {
+	if err := report.MergeCucumber(main, append([]string{main}, merged...)...); err != nil {
 		t.Fatal(err)
 	}
 	rep, err := report.Generate(report.Inputs{
@@ -168,6 +168,25 @@ func featurePaths(root string, given []string) ([]string, error) {
 
 // andTags adds a term to every alternative of a godog tag filter, which has no parentheses:
 // "@a,@b" and "~@q" give "@a && ~@q,@b && ~@q".
+// passes are the tag filters of the run's three passes: the main one (neither quarantined nor
+// serial), the serial one, and the quarantined one ("" when no scenario is quarantined).
+type passes struct{ main, serial, quarantine string }
+
+// tagPasses builds the passes' filters from the user's filter and the quarantine tags in use.
+func tagPasses(filter string, qtags []string) passes {
+	not := ""
+	for _, q := range qtags {
+		not += "~" + q + " && "
+	}
+	p := passes{main: andTags(filter, not+"~"+serialTag), serial: andTags(filter, not+serialTag)}
+	var quarantined []string
+	for _, q := range qtags {
+		quarantined = append(quarantined, andTags(filter, q))
+	}
+	p.quarantine = strings.Join(quarantined, ",")
+	return p
+}
+
 func andTags(filter, term string) string {
 	if strings.TrimSpace(filter) == "" {
 		return term

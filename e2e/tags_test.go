@@ -20,6 +20,29 @@ func TestAndTags(t *testing.T) {
 	}
 }
 
+func TestTagPasses(t *testing.T) {
+	tests := []struct {
+		name, filter string
+		qtags        []string
+		want         passes
+	}{
+		{"none quarantined", "", nil, passes{main: "~@serial", serial: "@serial"}},
+		{"one", "", []string{"@quarantine(ISSUE-10)"}, passes{
+			main: "~@quarantine(ISSUE-10) && ~@serial", serial: "~@quarantine(ISSUE-10) && @serial", quarantine: "@quarantine(ISSUE-10)"}},
+		{"two, under a filter", "@soak", []string{"@quarantine", "@quarantine(X-1)"}, passes{
+			main:       "@soak && ~@quarantine && ~@quarantine(X-1) && ~@serial",
+			serial:     "@soak && ~@quarantine && ~@quarantine(X-1) && @serial",
+			quarantine: "@soak && @quarantine,@soak && @quarantine(X-1)"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tagPasses(tc.filter, tc.qtags); got != tc.want {
+				t.Errorf("tagPasses(%q, %q) = %+v, want %+v", tc.filter, tc.qtags, got, tc.want)
+			}
+		})
+	}
+}
+
 func TestFeaturePaths(t *testing.T) {
 	root := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(root, "features"), 0o755); err != nil {
