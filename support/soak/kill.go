@@ -29,7 +29,9 @@ func (r *run) kill(ctx context.Context, f Fault) error {
 	if err := at(ctx, r.t0.Add(f.At)); err != nil {
 		return err
 	}
-	r.mu.Lock()
+	if err := r.lockWhenRulesClosed(ctx, f); err != nil {
+		return err
+	}
 	defer r.mu.Unlock()
 	rec := r.records[f.Index-1]
 	rec.Started, rec.Action = r.offset(time.Now()), "SIGKILL, then a restart on the same address"
@@ -78,6 +80,32 @@ func (r *run) kill(ctx context.Context, f Fault) error {
 	r.printf("soak: +%s fault #%d sigkill: pid %d killed (%s) having counted %d created; pid %d ready %s later; %d API calls refused during the freeze",
 		r.offset(killedAt), f.Index, old.Pid(), exit, counted.Created, rec.Kill.NewPid, rec.Kill.Restart, rec.Kill.FreezeHits)
 	return nil
+}
+
+// lockWhenRulesClosed takes r.mu once no rule fault is open: each has fired and its window has
+// closed, or was ended. The freeze ends every rule, and a rule put in force just before it would
+// otherwise be ended unfired (a loaded run met exactly that: a 5xx rule had 358 ms before the
+// freeze, and the run failed "fault kinds that never fired"). Waiting for a rule to fire is
+// bounded (afterPrevious); one that does not fire in time is ended and recorded as such.
+func (r *run) lockWhenRulesClosed(ctx context.Context, f Fault) error {
+	for {
+		r.mu.Lock()
+		var open []*ruleFault
+		for _, rf := range r.rules {
+			if !rf.ended && !rf.closed() {
+				open = append(open, rf)
+			}
+		}
+		if len(open) == 0 {
+			return nil // locked
+		}
+		r.mu.Unlock()
+		for _, rf := range open {
+			if err := r.afterPrevious(ctx, rf, f); err != nil {
+				return err
+			}
+		}
+	}
 }
 
 // noneInFlight holds when the proxy has no request of the soak's namespaces open.

@@ -48,6 +48,12 @@ type ruleFault struct {
 	ended  bool // taken out of force before the end of the schedule (by a kill, or unfired); under run.mu
 }
 
+// closed reports whether the rule has fired and its window (For, from its first hit) is over.
+func (rf *ruleFault) closed() bool {
+	hits := rf.handle.Hits()
+	return len(hits) > 0 && !time.Now().Before(hits[0].Time.Add(time.Duration(rf.record.For)))
+}
+
 // Run soaks a dedicated gateway of h (see the package doc): it creates the soak's namespaces,
 // starts the gateway and the Alertmanagers, plays the seeded schedule of alerts and faults,
 // waits for the queues to drain, and checks the cluster. The error is for harness failures

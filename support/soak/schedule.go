@@ -143,7 +143,7 @@ func (r *run) afterPrevious(ctx context.Context, p *ruleFault, f Fault) error {
 	if p == nil {
 		return nil
 	}
-	what := fmt.Sprintf("fault #%d to fire and close before fault #%d takes its namespace", p.record.Index, f.Index)
+	what := fmt.Sprintf("fault #%d to fire and close before fault #%d", p.record.Index, f.Index)
 	err := r.bounds.Await(ctx, what, func(context.Context) (bool, string, error) {
 		r.mu.Lock()
 		ended := p.ended
