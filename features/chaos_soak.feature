@@ -23,9 +23,9 @@ Feature: Under a storm of failures, nothing is lost and nothing is doubled
   Scenario: Through a storm of failures, the gateway's created counter equals the requests it created
     Quarantined: the created counter missed an object whose first status write reached the API
     server while an outage lost the answer (ISSUE-10). Since stop 9 the gateway counts such an
-    object when its next write shows that the lost write landed; the scenario stays quarantined
-    until runs show that it holds (it passed 8 of 8 loaded runs before the fix too, so a short
-    series cannot tell). See docs/design.md, "Known limits".
+    object when its next write shows that the lost write landed, but a process killed before
+    that next write takes the knowledge with it (1 of 20 loaded runs at stop 9). See
+    docs/design.md, "Known limits".
 
     When a soak of 200 alerts over 40 fingerprints runs through 2 real Alertmanagers while the API and the gateway fail at random
     Then the gateway's metrics agree with the cluster
