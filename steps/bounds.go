@@ -15,7 +15,7 @@ import (
 // happens within them, not only that it happens. The launched gateways run with the
 // configuration that the feature backgrounds state (support/harness starts every gateway with
 // it); a deployed gateway (contract mode) with the documented defaults; E2E_GATEWAY_ARGS can
-// override either, and the bounds follow it.
+// override either, a scenario's own gateway flags override that, and the bounds follow them.
 var (
 	// launchedConfig is the launched gateways' configuration ("all the work of one request within
 	// a 5-second deadline, and senders asked to come back after 1 second", "backoff from 50
@@ -83,9 +83,9 @@ func (st *scenario) gatewayConfig() gatewayConfig {
 	if st.h.Settings.ContractMode() {
 		c = deployedConfig
 	}
-	// The scenario's own flags first, then E2E_GATEWAY_ARGS: the order in which the gateway
-	// reads them (later flags win).
-	for _, a := range append(append([]string{}, st.gwArgs...), st.h.Settings.GatewayArgs...) {
+	// E2E_GATEWAY_ARGS first, then the scenario's own flags: the order in which the harness
+	// passes them to the gateway (later flags win).
+	for _, a := range append(append([]string{}, st.h.Settings.GatewayArgs...), st.gwArgs...) {
 		name, value, ok := strings.Cut(strings.TrimPrefix(a, "--"), "=")
 		if !ok {
 			continue

@@ -16,6 +16,7 @@ import (
 func registerOperationSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^a dedicated gateway with its own path to the Kubernetes API$`, dedicatedGateway)
 	sc.Step(`^a dedicated gateway with its own path to the Kubernetes API, a request deadline of (\d+) seconds and an API call timeout of (\d+) seconds$`, dedicatedGatewayPatient)
+	sc.Step(`^a dedicated gateway with its own path to the Kubernetes API, a request deadline of (\d+) seconds, an API call timeout of (\d+) seconds and a shutdown timeout of (\d+) seconds$`, dedicatedGatewayPatientDrain)
 	sc.Step(`^the gateway reports (ready|not ready)$`, reportsReadiness)
 	sc.Step(`^the gateway still reports alive$`, reportsAlive)
 	sc.Step(`^the Kubernetes API becomes (unreachable|reachable again)$`, outage)
@@ -41,6 +42,17 @@ func dedicatedGateway(ctx context.Context) error { return state(ctx).startDedica
 // request; the bounds it asserts follow the flags it sets.
 func dedicatedGatewayPatient(ctx context.Context, deadline, callTimeout int) error {
 	return state(ctx).startDedicated(ctx, fmt.Sprintf("--request-deadline=%ds", deadline), fmt.Sprintf("--api-call-timeout=%ds", callTimeout))
+}
+
+// dedicatedGatewayPatientDrain is a patient gateway whose drain on shutdown (--shutdown-timeout,
+// 15 s in the suite) must outlast its request deadline, or the drain, not the deadline, would end
+// a slow request in flight.
+func dedicatedGatewayPatientDrain(ctx context.Context, deadline, callTimeout, shutdownTimeout int) error {
+	if shutdownTimeout <= deadline {
+		return fmt.Errorf("a shutdown timeout of %d s would end the drain before a request deadline of %d s: give it more", shutdownTimeout, deadline)
+	}
+	return state(ctx).startDedicated(ctx, fmt.Sprintf("--request-deadline=%ds", deadline), fmt.Sprintf("--api-call-timeout=%ds", callTimeout),
+		fmt.Sprintf("--shutdown-timeout=%ds", shutdownTimeout))
 }
 
 func (st *scenario) startDedicated(ctx context.Context, extra ...string) error {

@@ -84,7 +84,7 @@ func TestDeployedGatewayRefusesWhatNeedsControl(t *testing.T) {
 }
 
 // TestGatewayConfigFollowsTheFlagsInOrder: the bounds a scenario asserts come from its gateway's
-// flags as the gateway reads them: the suite's, the scenario's own, then E2E_GATEWAY_ARGS.
+// flags as the gateway reads them: the suite's, E2E_GATEWAY_ARGS, then the scenario's own.
 func TestGatewayConfigFollowsTheFlagsInOrder(t *testing.T) {
 	tests := []struct {
 		name         string
@@ -94,7 +94,8 @@ func TestGatewayConfigFollowsTheFlagsInOrder(t *testing.T) {
 	}{
 		{name: "suite", wantDeadline: 5 * time.Second},
 		{name: "scenario", scenario: []string{"--request-deadline=10s"}, wantDeadline: 10 * time.Second},
-		{name: "environment wins", scenario: []string{"--request-deadline=10s"}, env: []string{"--request-deadline=7s"}, wantDeadline: 7 * time.Second},
+		{name: "environment", env: []string{"--request-deadline=7s"}, wantDeadline: 7 * time.Second},
+		{name: "scenario wins over environment", scenario: []string{"--request-deadline=10s"}, env: []string{"--request-deadline=7s"}, wantDeadline: 10 * time.Second},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

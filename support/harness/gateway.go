@@ -54,8 +54,9 @@ func (h *Harness) suiteArgs() []string {
 	return args
 }
 
-// StartGateway launches a gateway behind a new fault proxy, with the suite's flags, then extra
-// (later flags win), then E2E_GATEWAY_ARGS. Scenarios that take the whole API away, or stop the
+// StartGateway launches a gateway behind a new fault proxy, with the suite's flags, then
+// E2E_GATEWAY_ARGS, then extra (later flags win): what a scenario states of its own gateway is its
+// premise, so a user's override of the suite's configuration does not undo it. Scenarios that take the whole API away, or stop the
 // gateway, get one of their own so that the others are not disturbed. Whatever it starts is
 // stopped again when it fails half-way, and by Stop.
 func (h *Harness) StartGateway(ctx context.Context, name string, extra ...string) (*Gateway, error) {
@@ -93,7 +94,7 @@ func (h *Harness) startGatewayOn(ctx context.Context, name string, admin *rest.C
 			g.opts = gatewayproc.Options{
 				Binary:     h.binary,
 				Kubeconfig: kubeconfig,
-				Args:       append(append(h.suiteArgs(), extra...), h.Settings.GatewayArgs...),
+				Args:       append(append(h.suiteArgs(), h.Settings.GatewayArgs...), extra...),
 				Bounds:     h.Settings.Timeouts,
 			}
 			p, err := gatewayproc.Start(ctx, g.opts)

@@ -49,7 +49,8 @@ type Settings struct {
 	// identity in contract mode, for the permission scenarios; the default is the manifest's.
 	GatewayServiceAccount string
 	// GatewayArgs (E2E_GATEWAY_ARGS, space separated) are added to the launched gateways' flags,
-	// after the suite's own, so they win. `make e2e-must-fail` uses it to turn retries off.
+	// after the suite's own, so they win over those; flags a scenario states for its own gateway
+	// come last and win over them. `make e2e-must-fail` uses it to turn retries off.
 	GatewayArgs []string
 	// GatewayBuildTags (E2E_GATEWAY_BUILD_TAGS) builds the launched gateway with Go build tags:
 	// the test-only mutants of `make e2e-must-fail` (never a runtime flag of the gateway).
