@@ -105,6 +105,33 @@ Feature: Signals survive Kubernetes API failures
     And the remediation request for "HighMemory" on pod "web-1" has occurrence count 3
     And the remediation request for "HighMemory" on pod "web-2" has occurrence count 1
 
+  @BR-GATEWAY-020 @BR-GATEWAY-010
+  Scenario Outline: A write that took effect although its answer was lost is not made twice
+    The API server carries out the call, and the connection drops before its answer reaches the
+    gateway: the gateway cannot tell that it landed, and its retry must not create a second
+    request or count the signal twice.
+
+    Given the Kubernetes API will carry out the next attempt to <call> but lose its answer
+    When Alertmanager sends a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
+    Then the gateway answers 201
+    And the fault fired 1 time
+    And the namespace holds exactly 1 remediation request
+    And the remediation request for "HighMemoryUsage" on pod "api-7f9c" has occurrence count 1
+
+    Examples:
+      | call                                   |
+      | create a remediation request           |
+      | update a remediation request's status  |
+
+  @BR-GATEWAY-020 @BR-GATEWAY-010
+  Scenario: A repeat whose count landed although its answer was lost is counted once
+    Given Alertmanager has sent a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
+    And the Kubernetes API will carry out the next attempt to update a remediation request's status but lose its answer
+    When Alertmanager sends a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
+    Then the gateway answers 202
+    And the fault fired 1 time
+    And the remediation request for "HighMemoryUsage" on pod "api-7f9c" has occurrence count 2
+
   @BR-GATEWAY-021
   Scenario Outline: A permanent API error is not retried
     Given the Kubernetes API will reject the next attempt to create a remediation request with status <status>

@@ -19,6 +19,7 @@ func registerFaultSteps(sc *godog.ScenarioContext) {
 	const op = `(create a remediation request|update a remediation request's status|review a sender's token|review a sender's access)`
 	sc.Step(`^the Kubernetes API will fail the next (\d+) attempts? to `+op+` with (.+)$`, failNext)
 	sc.Step(`^the Kubernetes API will reject the next attempt to `+op+` with status (\d+)$`, rejectNext)
+	sc.Step(`^the Kubernetes API will carry out the next attempt to `+op+` but lose its answer$`, loseAnswerNext)
 	sc.Step(`^the Kubernetes API will throttle the next attempt to `+op+`, asking for a retry after (\d+) seconds?$`, throttleNext)
 	sc.Step(`^the Kubernetes API fails every attempt to `+op+` with status (\d+)$`, failEvery)
 	sc.Step(`^the Kubernetes API will fail attempts to `+op+` with status (\d+) for the next (\d+) seconds?$`, failFor)
@@ -93,6 +94,13 @@ func failNext(ctx context.Context, n int, op, words string) error {
 func rejectNext(ctx context.Context, op string, code int) error {
 	st := state(ctx)
 	return st.inject(faultproxy.Rule{Match: st.match(op), Action: faultproxy.Status{Code: code}, Times: 1})
+}
+
+// loseAnswerNext lets the API server carry out the call and then drops the connection before its
+// answer reaches the gateway (faultproxy.LostAnswer): the gateway sees EOF for a write that landed.
+func loseAnswerNext(ctx context.Context, op string) error {
+	st := state(ctx)
+	return st.inject(faultproxy.Rule{Match: st.match(op), Action: faultproxy.LostAnswer{}, Times: 1})
 }
 
 func throttleNext(ctx context.Context, op string, seconds int) error {

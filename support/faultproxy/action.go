@@ -1,6 +1,7 @@
 package faultproxy
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +11,7 @@ import (
 )
 
 // Action is what a rule does to a matching request. The set is closed (Status, Latency, Reset,
-// Drop, BlackHole) because each one must really happen on the wire: the harness never fakes a
+// Drop, LostAnswer, BlackHole) because each one must really happen on the wire: the harness never fakes a
 // fault by other means.
 type Action interface {
 	fmt.Stringer
@@ -104,6 +105,55 @@ func (Drop) serve(x *exchange) error {
 		return fmt.Errorf("faultproxy: drop: close: %w", err)
 	}
 	return nil
+}
+
+// LostAnswer forwards the request, so that the API server applies it, waits for the answer and
+// then drops the connection instead of passing the answer on (a plain FIN, as Drop): the client
+// reads EOF and cannot tell whether its write landed. This is the fault that idempotent writes
+// exist for: a create or status update that took effect while its caller saw it fail. The note in
+// the request log says what the API server answered.
+type LostAnswer struct{}
+
+// String names the action in rule names, hits and the request log.
+func (LostAnswer) String() string { return "lost answer" }
+
+func (LostAnswer) serve(x *exchange) error {
+	sink := &discard{header: http.Header{}}
+	var upErr error
+	ctx := context.WithValue(x.r.Context(), upstreamErrKey{}, &upErr)
+	x.p.rp.ServeHTTP(sink, x.r.WithContext(ctx))
+	x.note = fmt.Sprintf("the API server answered %d; the answer was dropped", sink.code)
+	if upErr != nil {
+		x.note = "upstream: " + upErr.Error() + "; nothing was applied"
+	}
+	raw, err := hijack(x)
+	if err != nil {
+		return err
+	}
+	if err := raw.Close(); err != nil {
+		return fmt.Errorf("faultproxy: lost answer: close: %w", err)
+	}
+	return nil
+}
+
+// discard is a ResponseWriter that keeps only the status code of what it is sent.
+type discard struct {
+	header http.Header
+	code   int
+}
+
+func (d *discard) Header() http.Header { return d.header }
+func (d *discard) Flush()              {}
+
+func (d *discard) WriteHeader(code int) {
+	if d.code == 0 && code >= 200 {
+		d.code = code
+	}
+}
+
+func (d *discard) Write(b []byte) (int, error) {
+	d.WriteHeader(http.StatusOK)
+	return len(b), nil
 }
 
 // BlackHole accepts the request and never answers, until the client gives up or the proxy closes

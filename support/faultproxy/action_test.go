@@ -219,6 +219,32 @@ func TestConnectionFaults(t *testing.T) {
 	}
 }
 
+// TestLostAnswerAppliesTheRequest: the API server gets the request (and answers it), the client
+// gets EOF; the request log says what the answer was.
+func TestLostAnswerAppliesTheRequest(t *testing.T) {
+	api := newFakeAPI(t)
+	p := startProxy(t, api)
+	h := p.AddRule(Rule{Match: Match{Namespace: "ns1", Verb: VerbCreate}, Action: LostAnswer{}, Times: 1})
+	_, _, err := do(t, client(t, p, bound), p, http.MethodPost, fmt.Sprintf(rrPath, "ns1"))
+	require.ErrorIs(t, err, io.EOF)
+	assert.Equal(t, 1, api.count(), "forwarded: the API server applied it")
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	require.NoError(t, h.WaitFired(ctx, 1))
+	require.Eventually(t, func() bool {
+		recs := p.Requests("ns1")
+		return len(recs) == 1 && !recs[0].InFlight
+	}, bound, 10*time.Millisecond)
+	rec := p.Requests("ns1")[0]
+	assert.Zero(t, rec.Code, "no response reached the client")
+	assert.Equal(t, "lost answer", rec.Action)
+	assert.Contains(t, rec.Err, "the API server answered 201; the answer was dropped")
+
+	resp, _, err := do(t, client(t, p, bound), p, http.MethodPost, fmt.Sprintf(rrPath, "ns1"))
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusCreated, resp.StatusCode, "the rule was used up")
+}
+
 func TestCloseReleasesBlackHoledRequests(t *testing.T) {
 	api := newFakeAPI(t)
 	p := startProxy(t, api)

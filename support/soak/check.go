@@ -31,6 +31,11 @@ type Expectation struct {
 	// CreatedMetric is gateway_signals_created_total summed over every gateway process of the
 	// run; negative means it is not known and not checked.
 	CreatedMetric int
+	// Unconfirmed is gateway_unconfirmed_creations summed over the processes' last readings:
+	// objects a process may have created without counting them before it died. The cluster
+	// must then hold from CreatedMetric to CreatedMetric+Unconfirmed objects; with 0, exactly
+	// CreatedMetric.
+	Unconfirmed int
 }
 
 // Lost is a fingerprint that was sent but has no RemediationRequest in its namespace.
@@ -74,8 +79,10 @@ type Result struct {
 	Doubled             []Doubled    `json:"doubled"`
 	ShortCounted        []ShortCount `json:"shortCounted"`
 	Unexpected          []Unexpected `json:"unexpected"`
-	// CreatedMetric is the expectation's; MetricsChecked says whether it was known.
+	// CreatedMetric and Unconfirmed are the expectation's; MetricsChecked says whether they
+	// were known.
 	CreatedMetric  int  `json:"createdMetric"`
+	Unconfirmed    int  `json:"unconfirmedCreations"`
 	MetricsChecked bool `json:"metricsChecked"`
 	MetricsAgree   bool `json:"metricsAgree"`
 }
@@ -93,8 +100,8 @@ func (r Result) Failures() []string {
 	add(len(r.ShortCounted), "short-counted: fingerprints counted fewer times than delivered")
 	add(len(r.Unexpected), "unexpected: RemediationRequests for fingerprints that were not sent")
 	if r.MetricsChecked && !r.MetricsAgree {
-		out = append(out, fmt.Sprintf("metrics disagree: gateway_signals_created_total %d, RemediationRequests %d",
-			r.CreatedMetric, r.RemediationRequests))
+		out = append(out, fmt.Sprintf("metrics disagree: gateway_signals_created_total %d (gateway_unconfirmed_creations %d at the processes' ends), RemediationRequests %d",
+			r.CreatedMetric, r.Unconfirmed, r.RemediationRequests))
 	}
 	return out
 }
@@ -162,8 +169,8 @@ func Check(ctx context.Context, c client.Client, exp Expectation) (Result, error
 
 	if exp.CreatedMetric >= 0 {
 		res.MetricsChecked = true
-		res.CreatedMetric = exp.CreatedMetric
-		res.MetricsAgree = exp.CreatedMetric == res.RemediationRequests
+		res.CreatedMetric, res.Unconfirmed = exp.CreatedMetric, exp.Unconfirmed
+		res.MetricsAgree = exp.CreatedMetric <= res.RemediationRequests && res.RemediationRequests <= exp.CreatedMetric+exp.Unconfirmed
 	}
 	sortResult(&res)
 	return res, nil

@@ -144,6 +144,18 @@ func TestCheckReportsExactlyWhatWasBrokenBehindTheGatewaysBack(t *testing.T) {
 			w.exp.CreatedMetric = 12
 			return want{rrs: 10, occurrences: 30}
 		}},
+		{"objects beyond the created metric are covered by the processes' unconfirmed creations", func(t *testing.T, ctx context.Context, w *world) want {
+			w.exp.CreatedMetric, w.exp.Unconfirmed = 8, 3
+			return want{rrs: 10, occurrences: 30, metricsAgree: true, ok: true}
+		}},
+		{"objects beyond the created metric and its unconfirmed creations fail", func(t *testing.T, ctx context.Context, w *world) want {
+			w.exp.CreatedMetric, w.exp.Unconfirmed = 8, 1
+			return want{rrs: 10, occurrences: 30}
+		}},
+		{"unconfirmed creations excuse no count above the cluster", func(t *testing.T, ctx context.Context, w *world) want {
+			w.exp.CreatedMetric, w.exp.Unconfirmed = 11, 3
+			return want{rrs: 10, occurrences: 30}
+		}},
 		{"an unknown metric is not checked", func(t *testing.T, ctx context.Context, w *world) want {
 			w.exp.CreatedMetric = -1
 			return want{rrs: 10, occurrences: 30, ok: true}

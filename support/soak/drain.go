@@ -82,7 +82,7 @@ func (r *run) check(ctx context.Context) error {
 		total = total.Plus(p.Counters)
 	}
 	r.report.Gateway = GatewayRecord{Processes: r.processes, Total: total}
-	exp := r.expectation(total.Created)
+	exp := r.expectation(total)
 	for _, w := range exp.Signals {
 		r.report.MinOccurrences += w.MinOccurrences
 	}
@@ -125,9 +125,9 @@ func (r *run) check(ctx context.Context) error {
 }
 
 // expectation is what the cluster must hold, from the plan and the metrics alone.
-func (r *run) expectation(created int) Expectation {
+func (r *run) expectation(total Counters) Expectation {
 	per := r.plan.Expected()
-	exp := Expectation{Namespaces: r.namespaces, CreatedMetric: created}
+	exp := Expectation{Namespaces: r.namespaces, CreatedMetric: total.Created, Unconfirmed: total.Unconfirmed}
 	for i, s := range r.plan.Signals {
 		ns := r.namespaces[s.Namespace]
 		exp.Signals = append(exp.Signals, Want{

@@ -20,6 +20,7 @@ const (
 	metricRejected     = "gateway_signals_rejected_total"
 	metricRetries      = "gateway_k8s_api_retries_total"
 	metricAPIErrors    = "gateway_k8s_api_errors_total"
+	metricUnconfirmed  = "gateway_unconfirmed_creations"
 )
 
 // Counters are the gateway's signal counters as one process's /metrics show them, or their sum
@@ -32,6 +33,10 @@ type Counters struct {
 	Rejected     map[string]int `json:"rejected"`  // by HTTP code
 	Retries      map[string]int `json:"retries"`   // by reason
 	APIErrors    map[string]int `json:"apiErrors"` // by class
+	// Unconfirmed is gateway_unconfirmed_creations: first occurrences the process wrote without
+	// an answer and had not settled. Read at a process's end, each is an object it may have
+	// created without counting it: by that many its Created may fall short, never more.
+	Unconfirmed int `json:"unconfirmed"`
 }
 
 // Plus is the sum of two processes' counters.
@@ -53,6 +58,7 @@ func (c Counters) Plus(o Counters) Counters {
 		Rejected:     sum(c.Rejected, o.Rejected),
 		Retries:      sum(c.Retries, o.Retries),
 		APIErrors:    sum(c.APIErrors, o.APIErrors),
+		Unconfirmed:  c.Unconfirmed + o.Unconfirmed,
 	}
 }
 
@@ -82,8 +88,10 @@ func parseCounters(r io.Reader) (Counters, error) {
 	if err != nil {
 		return Counters{}, fmt.Errorf("the gateway's /metrics are not in the Prometheus text format: %w", err)
 	}
-	if families[metricCreated] == nil {
-		return Counters{}, fmt.Errorf("the gateway's /metrics have no %s", metricCreated)
+	for _, name := range []string{metricCreated, metricUnconfirmed} {
+		if families[name] == nil {
+			return Counters{}, fmt.Errorf("the gateway's /metrics have no %s", name)
+		}
 	}
 	total := func(name string) int {
 		n := 0.0
@@ -108,6 +116,7 @@ func parseCounters(r io.Reader) (Counters, error) {
 		Rejected:     by(metricRejected, "code"),
 		Retries:      by(metricRetries, "reason"),
 		APIErrors:    by(metricAPIErrors, "class"),
+		Unconfirmed:  int(families[metricUnconfirmed].GetMetric()[0].GetGauge().GetValue()),
 	}, nil
 }
 

@@ -49,8 +49,8 @@ func (f FaultRecord) evidence() string {
 	switch {
 	case f.Kill != nil:
 		k := f.Kill
-		return fmt.Sprintf("pid %d ended by %s having counted %d created; pid %d ready %s later; %d calls refused in the freeze",
-			k.Pid, k.Exit, k.Counted.Created, k.NewPid, k.Restart, k.FreezeHits)
+		return fmt.Sprintf("pid %d ended by %s having counted %d created (%d unconfirmed); pid %d ready %s later; %d calls refused in the freeze",
+			k.Pid, k.Exit, k.Counted.Created, k.Counted.Unconfirmed, k.NewPid, k.Restart, k.FreezeHits)
 	case f.Outage != nil:
 		return fmt.Sprintf("proxy down from +%s to +%s (%s)", f.Outage.Start, f.Outage.End, f.Outage.End-f.Outage.Start)
 	case f.Fired:
@@ -103,6 +103,9 @@ func (r *Report) PrintSummary(w io.Writer) {
 		agree = "DISAGREE"
 	}
 	row("created metric", "%d (%s) vs %d RemediationRequests: %s", r.Gateway.Total.Created, strings.Join(procs, ", "), r.RemediationRequests, agree)
+	if u := r.Gateway.Total.Unconfirmed; u > 0 {
+		row("  unconfirmed", "%d creations the processes had not confirmed when they ended: the objects may exceed the metric by that many", u)
+	}
 	if len(r.Gateway.Uncounted) > 0 || len(r.Gateway.CountedTwice) > 0 {
 		row("  uncounted", "%d%s", len(r.Gateway.Uncounted), listed(r.Gateway.Uncounted, func(s string) string { return s }))
 		row("  counted twice", "%d%s", len(r.Gateway.CountedTwice), listed(r.Gateway.CountedTwice, func(s string) string { return s }))

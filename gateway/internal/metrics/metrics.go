@@ -131,3 +131,14 @@ func New(retryReasons []string) *Metrics {
 	}
 	return m
 }
+
+// ObserveUnconfirmedCreations registers gateway_unconfirmed_creations, read from pending at every
+// scrape: the first occurrences whose status write may have landed without an answer and that the
+// created counter does not count yet. It is 0 when the counter is exact; a process that dies with
+// n pending may have created up to n objects it never counted.
+func (m *Metrics) ObserveUnconfirmedCreations(pending func() int) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "gateway_unconfirmed_creations",
+		Help: "First occurrences written without an answer and not yet counted in gateway_signals_created_total; settled by the object's next write.",
+	}, func() float64 { return float64(pending()) }))
+}

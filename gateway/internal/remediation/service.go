@@ -103,6 +103,10 @@ type Service struct {
 	firsts  unconfirmed // first occurrences written without an answer, until a later write settles them
 }
 
+// UnconfirmedCreations is how many first occurrences this process wrote without an answer and has
+// not settled yet (unconfirmed.go): each may be an object created but not counted.
+func (s *Service) UnconfirmedCreations() int { return s.firsts.pending() }
+
 // errRestart asks Process for a new round: the object it worked on became terminal or was deleted.
 var errRestart = errors.New("remediation request changed under us")
 

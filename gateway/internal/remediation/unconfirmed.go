@@ -21,7 +21,8 @@ import (
 // v1alpha1.MaxRecentWrites), and since every write is version-checked, that object either carries
 // the lost write (it landed: the object was created by it, and is counted now, once) or a count
 // that another write began (it did not land). A process that dies first takes the memory with it,
-// as it takes its counters.
+// as it takes its counters; gateway_unconfirmed_creations shows how many it holds, so that whoever
+// adds up the counters of killed processes knows by how much each may fall short.
 
 // maxUnconfirmed bounds the memory: an object whose sender never comes back is never written
 // again. Past the bound the oldest entry is dropped (its object would stay uncounted).
@@ -82,6 +83,13 @@ func (u *unconfirmed) settle(written *v1alpha1.RemediationRequest) bool {
 	}
 	d := written.Status.Deduplication
 	return first.uid == written.UID && d != nil && slices.Contains(d.Writes[:max(len(d.Writes)-1, 0)], first.id)
+}
+
+// pending is how many first writes wait to be settled.
+func (u *unconfirmed) pending() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return len(u.ids)
 }
 
 // lastWrite is the write ID an update adds (the last of its list), or "".

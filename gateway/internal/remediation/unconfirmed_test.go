@@ -35,9 +35,13 @@ func TestUnconfirmedSettle(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var u unconfirmed
 			u.remember(rrWithWrites("rr", "u1", "lost"))
+			assert.Equal(t, 1, u.pending())
 			assert.Equal(t, tt.want, u.settle(tt.written))
 			if tt.written.Name == "rr" {
+				assert.Zero(t, u.pending(), "settled, whatever the answer")
 				assert.False(t, u.settle(rrWithWrites("rr", "u1", "lost", "next")), "settled once, whatever the answer")
+			} else {
+				assert.Equal(t, 1, u.pending(), "another object's write settles nothing")
 			}
 		})
 	}
@@ -48,7 +52,7 @@ func TestUnconfirmedIsBounded(t *testing.T) {
 	for i := range maxUnconfirmed + 1 {
 		u.remember(rrWithWrites(fmt.Sprint("rr-", i), "", "lost"))
 	}
-	assert.Len(t, u.ids, maxUnconfirmed)
+	assert.Equal(t, maxUnconfirmed, u.pending())
 	assert.False(t, u.settle(rrWithWrites("rr-0", "", "lost", "next")), "the oldest went first")
 	assert.True(t, u.settle(rrWithWrites("rr-1", "", "lost", "next")))
 }

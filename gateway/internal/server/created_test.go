@@ -52,6 +52,7 @@ func TestCreatedWhenTheFirstOccurrenceLandedWithoutAnAnswer(t *testing.T) {
 	require.Equal(t, http.StatusServiceUnavailable, rec.Code, rec.Body.String())
 	require.EqualValues(t, 1, g.items(t)[0].Status.Deduplication.OccurrenceCount, "the first write landed")
 	assert.Zero(t, testutil.ToFloat64(g.metrics.Created.WithLabelValues("prometheus")))
+	assert.Equal(t, 1.0, unconfirmed(t, g), "the creation the counter may be missing")
 
 	rec = g.postAlerts(body)
 	require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
@@ -61,4 +62,20 @@ func TestCreatedWhenTheFirstOccurrenceLandedWithoutAnAnswer(t *testing.T) {
 	assert.EqualValues(t, 2, res[0].OccurrenceCount)
 	assert.Equal(t, 1.0, testutil.ToFloat64(g.metrics.Created.WithLabelValues("prometheus")), "the earlier creation, counted now")
 	assert.Equal(t, 1.0, testutil.ToFloat64(g.metrics.Deduplicated.WithLabelValues("prometheus")))
+	assert.Zero(t, unconfirmed(t, g), "settled")
+}
+
+// unconfirmed is gateway_unconfirmed_creations as a scrape of the gateway's registry shows it.
+func unconfirmed(t *testing.T, g *gateway) float64 {
+	t.Helper()
+	families, err := g.metrics.Registry.Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		if f.GetName() == "gateway_unconfirmed_creations" {
+			require.Len(t, f.GetMetric(), 1)
+			return f.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatal("no gateway_unconfirmed_creations in the registry")
+	return 0
 }

@@ -35,6 +35,9 @@ type Processor interface {
 	// Namespace is where Process writes sig's RemediationRequest (before any fallback that the API's
 	// answers force); the sender is authorized there.
 	Namespace(sig *signal.Signal) (namespace string, fallback bool)
+	// UnconfirmedCreations is how many first occurrences were written without an answer and are
+	// not settled yet (gateway_unconfirmed_creations).
+	UnconfirmedCreations() int
 }
 
 // Guard authenticates and authorizes callers; *auth.Guard is the production implementation.
@@ -94,6 +97,9 @@ func New(opts Options) *Server {
 	}
 	if opts.RequestDeadline <= 0 {
 		opts.RequestDeadline = 10 * time.Second
+	}
+	if opts.Metrics != nil && opts.Processor != nil {
+		opts.Metrics.ObserveUnconfirmedCreations(opts.Processor.UnconfirmedCreations)
 	}
 	return &Server{opts: opts, log: opts.Logger}
 }
