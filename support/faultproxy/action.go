@@ -96,13 +96,16 @@ type Drop struct{}
 // String names the action in rule names, hits and the request log.
 func (Drop) String() string { return "drop" }
 
-func (Drop) serve(x *exchange) error {
+func (d Drop) serve(x *exchange) error { return hangUp(x, d) }
+
+// hangUp closes the client's connection without a response, for action a.
+func hangUp(x *exchange, a Action) error {
 	raw, err := hijack(x)
 	if err != nil {
 		return err
 	}
 	if err := raw.Close(); err != nil {
-		return fmt.Errorf("faultproxy: drop: close: %w", err)
+		return fmt.Errorf("faultproxy: %s: close: %w", a, err)
 	}
 	return nil
 }
@@ -117,7 +120,7 @@ type LostAnswer struct{}
 // String names the action in rule names, hits and the request log.
 func (LostAnswer) String() string { return "lost answer" }
 
-func (LostAnswer) serve(x *exchange) error {
+func (l LostAnswer) serve(x *exchange) error {
 	sink := &discard{header: http.Header{}}
 	var upErr error
 	ctx := context.WithValue(x.r.Context(), upstreamErrKey{}, &upErr)
@@ -126,14 +129,7 @@ func (LostAnswer) serve(x *exchange) error {
 	if upErr != nil {
 		x.note = "upstream: " + upErr.Error() + "; nothing was applied"
 	}
-	raw, err := hijack(x)
-	if err != nil {
-		return err
-	}
-	if err := raw.Close(); err != nil {
-		return fmt.Errorf("faultproxy: lost answer: close: %w", err)
-	}
-	return nil
+	return hangUp(x, l)
 }
 
 // discard is a ResponseWriter that keeps only the status code of what it is sent.

@@ -204,14 +204,7 @@ func TestConnectionFaults(t *testing.T) {
 				require.Error(t, err)
 				tt.check(t, err)
 				assert.Zero(t, api.count(), "never forwarded")
-				ctx, cancel := context.WithTimeout(context.Background(), bound)
-				defer cancel()
-				require.NoError(t, h.WaitFired(ctx, 1))
-				require.Eventually(t, func() bool {
-					recs := p.Requests("ns1")
-					return len(recs) == 1 && !recs[0].InFlight
-				}, bound, 10*time.Millisecond)
-				rec := p.Requests("ns1")[0]
+				rec := onlyRecord(t, p, h)
 				assert.Zero(t, rec.Code, "no response was sent")
 				assert.Equal(t, tt.action.String(), rec.Action)
 			})
@@ -228,14 +221,7 @@ func TestLostAnswerAppliesTheRequest(t *testing.T) {
 	_, _, err := do(t, client(t, p, bound), p, http.MethodPost, fmt.Sprintf(rrPath, "ns1"))
 	require.ErrorIs(t, err, io.EOF)
 	assert.Equal(t, 1, api.count(), "forwarded: the API server applied it")
-	ctx, cancel := context.WithTimeout(context.Background(), bound)
-	defer cancel()
-	require.NoError(t, h.WaitFired(ctx, 1))
-	require.Eventually(t, func() bool {
-		recs := p.Requests("ns1")
-		return len(recs) == 1 && !recs[0].InFlight
-	}, bound, 10*time.Millisecond)
-	rec := p.Requests("ns1")[0]
+	rec := onlyRecord(t, p, h)
 	assert.Zero(t, rec.Code, "no response reached the client")
 	assert.Equal(t, "lost answer", rec.Action)
 	assert.Contains(t, rec.Err, "the API server answered 201; the answer was dropped")
@@ -243,6 +229,19 @@ func TestLostAnswerAppliesTheRequest(t *testing.T) {
 	resp, _, err := do(t, client(t, p, bound), p, http.MethodPost, fmt.Sprintf(rrPath, "ns1"))
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusCreated, resp.StatusCode, "the rule was used up")
+}
+
+// onlyRecord waits for h to fire and for the one request of ns1 to end, and returns its record.
+func onlyRecord(t *testing.T, p *Proxy, h *RuleHandle) Record {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	require.NoError(t, h.WaitFired(ctx, 1))
+	require.Eventually(t, func() bool {
+		recs := p.Requests("ns1")
+		return len(recs) == 1 && !recs[0].InFlight
+	}, bound, 10*time.Millisecond)
+	return p.Requests("ns1")[0]
 }
 
 func TestCloseReleasesBlackHoledRequests(t *testing.T) {
