@@ -110,6 +110,9 @@ type reviewCounter struct {
 
 func (c *reviewCounter) RoundTrip(req *http.Request) (*http.Response, error) {
 	stage := reviewStage(req.URL.Path)
+	if stage != "" {
+		req = idempotent(req)
+	}
 	resp, err := c.next.RoundTrip(req)
 	if stage != "" {
 		c.guard.metrics.AuthReviewRequests.WithLabelValues(stage).Inc()
@@ -118,6 +121,20 @@ func (c *reviewCounter) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	return resp, err
+}
+
+// idempotent marks a review request as safe to send twice, which it is: a TokenReview or
+// SubjectAccessReview stores nothing. net/http then repeats it once on a new connection when a
+// pooled one turns out dead (EOF or a reset before any answer), as after an API outage or a proxy
+// restart; k8s.io/apiserver's own webhook retry does not repeat on EOF, and the sender would get
+// 503 with the API up. An Idempotency-Key of no value marks the request without sending a header.
+func idempotent(req *http.Request) *http.Request {
+	if _, ok := req.Header["Idempotency-Key"]; ok {
+		return req
+	}
+	out := req.Clone(req.Context())
+	out.Header["Idempotency-Key"] = nil
+	return out
 }
 
 // WrappedRoundTripper lets client-go reach the transport below to cancel a timed-out request.
