@@ -91,7 +91,7 @@ flake:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./gateway/... ./support/...
 
-## clean-cluster: remove namespaces that crashed runs left on the cluster of KUBECONFIG
+## clean-cluster: kill control planes that killed runs left running, then remove namespaces that crashed runs left on the cluster of KUBECONFIG
 clean-cluster:
 	$(GO) run ./support/cmd/cleanup
 

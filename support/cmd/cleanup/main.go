@@ -2,7 +2,8 @@
 // clean-cluster`): those carrying the suite's marker label, older than --older-than, or of one
 // --run-id. It never touches a namespace without the marker label.
 //
-// First it removes, from the local Docker engine, the containers and networks that crashed
+// First it kills the kube-apiservers and etcds of runs that were killed outright (whose parent
+// is gone; see processes.go). Then it removes, from the local Docker engine, the containers and networks that crashed
 // E2E_CLUSTER=container runs left (those whose owning process is gone, or of --run-id), and with
 // --images the control-plane images too. No Docker engine is not an error: there is nothing to
 // remove then.
@@ -20,6 +21,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubernaut/gateway-contract/support/cluster"
+	"github.com/kubernaut/gateway-contract/support/controlplane"
 	"github.com/kubernaut/gateway-contract/support/namespace"
 )
 
@@ -32,7 +34,14 @@ func main() {
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig file (default: KUBECONFIG or ~/.kube/config)")
 	containers := fs.Bool("containers", true, "also remove leftover containers and networks of E2E_CLUSTER=container runs")
 	images := fs.Bool("images", false, "also remove the control-plane images E2E_CLUSTER=container built (rebuilt on next use)")
+	processes := fs.Bool("processes", true, "also kill the control planes (kube-apiserver, etcd) that runs killed outright left running")
 	_ = fs.Parse(os.Args[1:])
+	if *processes {
+		if err := removeProcessLeftovers(); err != nil {
+			fmt.Fprintf(os.Stderr, "cleanup: %v\n", err)
+			os.Exit(1)
+		}
+	}
 	if *containers || *images {
 		if err := removeDockerLeftovers(*runID, *containers, *images); err != nil {
 			fmt.Fprintf(os.Stderr, "cleanup: %v\n", err)
@@ -70,6 +79,23 @@ func run(kubeconfig string, olderThan time.Duration, runID string) error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "cleanup: removed %d suite namespaces from %s\n", len(removed), cfg.Host)
+	return nil
+}
+
+// removeProcessLeftovers kills the orphaned control-plane processes of this user's cache.
+func removeProcessLeftovers() error {
+	root, err := controlplane.CacheRoot()
+	if err != nil {
+		return err
+	}
+	removed, err := removeOrphanedProcesses(root)
+	for _, r := range removed {
+		fmt.Println("removed", r)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "cleanup: removed %d processes and directories that killed runs left\n", len(removed))
 	return nil
 }
 
