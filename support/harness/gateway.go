@@ -56,9 +56,9 @@ func (h *Harness) suiteArgs() []string {
 
 // StartGateway launches a gateway behind a new fault proxy, with the suite's flags, then
 // E2E_GATEWAY_ARGS, then extra (later flags win): what a scenario states of its own gateway is its
-// premise, so a user's override of the suite's configuration does not undo it. Scenarios that take the whole API away, or stop the
-// gateway, get one of their own so that the others are not disturbed. Whatever it starts is
-// stopped again when it fails half-way, and by Stop.
+// premise, so a user's override of the suite's configuration does not undo it. Scenarios that
+// take the whole API away, or stop the gateway, get one of their own so that the others are not
+// disturbed. Whatever it starts is stopped again when it fails half-way, and by Stop.
 func (h *Harness) StartGateway(ctx context.Context, name string, extra ...string) (*Gateway, error) {
 	if h.Settings.ContractMode() {
 		return nil, ErrContractMode
