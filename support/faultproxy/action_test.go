@@ -264,3 +264,22 @@ func TestCloseReleasesBlackHoledRequests(t *testing.T) {
 		t.Fatal("the black-holed request outlived Close")
 	}
 }
+
+// panics is an action that fails as a bug in an action would.
+type panics struct{}
+
+func (panics) String() string          { return "panics" }
+func (panics) serve(x *exchange) error { panic("a bug in an action") }
+
+// TestARecordEndsEvenWhenItsActionPanics: net/http recovers a handler's panic, so without the
+// deferred finish the record stayed in flight for good, and a soak waiting for the proxy to be
+// idle waited in vain.
+func TestARecordEndsEvenWhenItsActionPanics(t *testing.T) {
+	api := newFakeAPI(t)
+	p := startProxy(t, api)
+	h := p.AddRule(Rule{Match: Match{Namespace: "ns1"}, Action: panics{}})
+	_, _, err := do(t, client(t, p, bound), p, http.MethodGet, fmt.Sprintf(rrPath, "ns1"))
+	require.Error(t, err, "net/http closes the connection of a handler that panicked")
+	rec := onlyRecord(t, p, h)
+	assert.Contains(t, rec.Err, "faultproxy: panic: a bug in an action")
+}

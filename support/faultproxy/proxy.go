@@ -243,6 +243,20 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.log.setCode(logged, code)
 	}}
 	x := &exchange{p: p, w: sw, r: r, info: info}
+	// The record is finished whatever happens, a panic included (net/http recovers it and says so
+	// only in the discarded error log): a record left in flight would have a caller that waits for
+	// the proxy to be idle wait in vain.
+	finished := false
+	defer func() {
+		if finished {
+			return
+		}
+		v := recover()
+		p.log.finish(logged, sw.code, time.Since(start), fmt.Sprintf("faultproxy: panic: %v", v))
+		if v != nil {
+			panic(v)
+		}
+	}()
 	var injectErr error
 	if h == nil {
 		p.forward(x)
@@ -258,6 +272,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if sw.code == 0 && !x.hijacked {
 		abort(x)
 	}
+	finished = true
 	p.log.finish(logged, sw.code, time.Since(start), x.note)
 }
 

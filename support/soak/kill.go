@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os/exec"
+	"strings"
 	"syscall"
 	"time"
 
@@ -112,17 +113,19 @@ func (r *run) lockWhenRulesClosed(ctx context.Context, f Fault) error {
 	}
 }
 
-// noneInFlight holds when the proxy has no request of the soak's namespaces open.
+// noneInFlight holds when the proxy has no request of the soak's namespaces open. Until then it
+// names them (method, path, rule, when each began), so that a wait that ends in a timeout says
+// which call never ended.
 func (r *run) noneInFlight(context.Context) (bool, string, error) {
-	n := 0
+	var open []string
 	for _, ns := range r.namespaces {
 		for _, rec := range r.gw.Proxy.Requests(ns) {
 			if rec.InFlight {
-				n++
+				open = append(open, fmt.Sprintf("%s (%s, began at +%s)", rec, rec.Action, r.offset(rec.Time)))
 			}
 		}
 	}
-	return n == 0, fmt.Sprintf("%d calls in flight", n), nil
+	return len(open) == 0, fmt.Sprintf("%d calls in flight: %s", len(open), strings.Join(open, "; ")), nil
 }
 
 // stillCounters reads the current process's counters once its created, deduplicated and
