@@ -64,6 +64,9 @@ func removeOrphanedProcesses(root string) ([]string, error) {
 		}
 		removed = append(removed, fmt.Sprintf("process %d %s", o.PID, o.exe))
 		for _, d := range o.dirs {
+			if _, err := os.Stat(d); os.IsNotExist(err) {
+				continue
+			}
 			if err := os.RemoveAll(d); err != nil {
 				return removed, fmt.Errorf("removing %s of pid %d: %w", d, o.PID, err)
 			}
