@@ -36,9 +36,6 @@ var (
 )
 
 const (
-	// answerMargin is what an answer may take beyond the request deadline: the deadline bounds the
-	// gateway's API work, not the writing of the answer and its way back to the sender.
-	answerMargin = 1500 * time.Millisecond
 	// readinessBound is /readyz's own bound: "200 when the API answers discovery ... within 1 s,
 	// else 503"; readinessMargin is what a probe's answer may take beyond it.
 	readinessBound  = time.Second
@@ -130,10 +127,11 @@ func (st *scenario) withinDeadline(r *response) error {
 	if r.sentAt.IsZero() || r.at.IsZero() {
 		return nil // not an answer to a request the suite timed
 	}
-	bound := st.gatewayConfig().requestDeadline + answerMargin
+	margin := st.bounds().AnswerMargin
+	bound := st.gatewayConfig().requestDeadline + margin
 	if took := r.at.Sub(r.sentAt); took > bound {
 		return fmt.Errorf("the answer took %s, more than the request deadline %s (plus %s): %s",
-			took.Round(time.Millisecond), st.gatewayConfig().requestDeadline, answerMargin, r)
+			took.Round(time.Millisecond), st.gatewayConfig().requestDeadline, margin, r)
 	}
 	return nil
 }

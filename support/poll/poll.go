@@ -27,6 +27,11 @@ type Bounds struct {
 	GatewayStop time.Duration
 	// Readiness bounds waits for /readyz to change.
 	Readiness time.Duration
+	// AnswerMargin is what an answer may take beyond the gateway's request deadline: the deadline
+	// bounds the gateway's API work, not the writing of the answer and its way back to the sender.
+	// A machine loaded on purpose (make flake LOAD=1) stretches that way back, so load mode gives
+	// it more.
+	AnswerMargin time.Duration
 	// Scenario bounds a whole scenario, so that no API call in a step can hang the run.
 	Scenario time.Duration
 	// NamespaceGone bounds the wait for the cluster's namespace controller to remove the run's
@@ -45,6 +50,7 @@ func Defaults() Bounds {
 		GatewayStart:  30 * time.Second,
 		GatewayStop:   20 * time.Second,
 		Readiness:     15 * time.Second,
+		AnswerMargin:  1500 * time.Millisecond,
 		Scenario:      3 * time.Minute,
 		NamespaceGone: time.Minute,
 		Interval:      50 * time.Millisecond,
@@ -128,7 +134,8 @@ func (b Bounds) Validate() error {
 	for name, d := range map[string]time.Duration{
 		"eventually": b.Eventually, "consistently": b.Consistently, "request": b.Request,
 		"gateway-start": b.GatewayStart, "gateway-stop": b.GatewayStop, "readiness": b.Readiness,
-		"scenario": b.Scenario, "namespace-gone": b.NamespaceGone, "interval": b.Interval,
+		"answer-margin": b.AnswerMargin,
+		"scenario":      b.Scenario, "namespace-gone": b.NamespaceGone, "interval": b.Interval,
 	} {
 		if d <= 0 {
 			return fmt.Errorf("timeout %s=%s: must be positive", name, d)
