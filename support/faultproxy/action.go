@@ -126,10 +126,18 @@ func (l LostAnswer) serve(x *exchange) error {
 	ctx := context.WithValue(x.r.Context(), upstreamErrKey{}, &upErr)
 	x.p.rp.ServeHTTP(sink, x.r.WithContext(ctx))
 	x.note = fmt.Sprintf("the API server answered %d; the answer was dropped", sink.code)
-	if upErr != nil {
-		x.note = "upstream: " + upErr.Error() + "; nothing was applied"
+	if err := hangUp(x, l); err != nil {
+		return err
 	}
-	return hangUp(x, l)
+	// Only a call the API server carried out is a lost answer; anything else is an error, so the
+	// hit does not count as fired and a scenario that claims the fault fails.
+	switch {
+	case upErr != nil:
+		return fmt.Errorf("faultproxy: lost answer: the API server could not be reached, nothing was carried out: %w", upErr)
+	case sink.code < 200 || sink.code > 299:
+		return fmt.Errorf("faultproxy: lost answer: the API server answered %d, nothing was carried out", sink.code)
+	}
+	return nil
 }
 
 // discard is a ResponseWriter that keeps only the status code of what it is sent.

@@ -244,6 +244,20 @@ func onlyRecord(t *testing.T, p *Proxy, h *RuleHandle) Record {
 	return p.Requests("ns1")[0]
 }
 
+// TestLostAnswerThatCarriedOutNothingDoesNotFire: when the API server cannot be reached, nothing
+// landed, so the hit is an error and does not count as fired.
+func TestLostAnswerThatCarriedOutNothingDoesNotFire(t *testing.T) {
+	api := newFakeAPI(t)
+	p := startProxy(t, api)
+	api.Close()
+	h := p.AddRule(Rule{Match: Match{Namespace: "ns1", Verb: VerbCreate}, Action: LostAnswer{}, Times: 1})
+	_, _, err := do(t, client(t, p, bound), p, http.MethodPost, fmt.Sprintf(rrPath, "ns1"))
+	require.Error(t, err)
+	require.Eventually(t, func() bool { return len(h.Hits()) == 1 && h.Hits()[0].Err != "" }, bound, 10*time.Millisecond)
+	assert.Contains(t, h.Hits()[0].Err, "nothing was carried out")
+	assert.Zero(t, h.Count(), "not fired")
+}
+
 func TestCloseReleasesBlackHoledRequests(t *testing.T) {
 	api := newFakeAPI(t)
 	p := startProxy(t, api)
