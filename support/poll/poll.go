@@ -61,8 +61,11 @@ func Defaults() Bounds {
 // An error stops the wait at once.
 type Check func(ctx context.Context) (ok bool, seen string, err error)
 
-// Until polls check every b.Interval until it holds, for at most timeout.
+// Until polls check every b.Interval until it holds, for at most timeout. A timeout of zero or
+// less checks once: klient/wait reads a zero timeout as "no bound", and a bound computed from a
+// deadline that has passed must not become an endless wait.
 func (b Bounds) Until(ctx context.Context, timeout time.Duration, what string, check Check) error {
+	bound := max(timeout, time.Nanosecond)
 	seen := "nothing yet"
 	var stop error
 	err := wait.For(func(ctx context.Context) (bool, error) {
@@ -80,7 +83,7 @@ func (b Bounds) Until(ctx context.Context, timeout time.Duration, what string, c
 			return false, err
 		}
 		return ok, nil
-	}, wait.WithContext(ctx), wait.WithTimeout(timeout), wait.WithInterval(b.interval()), wait.WithImmediate())
+	}, wait.WithContext(ctx), wait.WithTimeout(bound), wait.WithInterval(b.interval()), wait.WithImmediate())
 	switch {
 	case err == nil:
 		return nil

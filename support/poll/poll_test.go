@@ -47,6 +47,26 @@ func TestUntil(t *testing.T) {
 	}
 }
 
+// A zero (or passed) bound checks once; it must not turn into klient/wait's "no bound".
+func TestUntilWithNoTimeLeftChecksOnce(t *testing.T) {
+	for _, timeout := range []time.Duration{0, -time.Second} {
+		var n atomic.Int32
+		start := time.Now()
+		err := Defaults().Until(context.Background(), timeout, "the thing", func(context.Context) (bool, string, error) {
+			return n.Add(1) > 1, "one check", nil
+		})
+		if err == nil || !strings.Contains(err.Error(), "last saw one check") {
+			t.Errorf("Until(%s) = %v, want a timeout naming what it saw", timeout, err)
+		}
+		if n.Load() != 1 || time.Since(start) > time.Second {
+			t.Errorf("Until(%s) checked %d times in %s, want once at once", timeout, n.Load(), time.Since(start))
+		}
+		if err := Defaults().Until(context.Background(), timeout, "the thing", func(context.Context) (bool, string, error) { return true, "", nil }); err != nil {
+			t.Errorf("Until(%s) with a check that holds = %v, want nil", timeout, err)
+		}
+	}
+}
+
 func TestConsistently(t *testing.T) {
 	if err := Defaults().Hold(context.Background(), "count stays 1", func(context.Context) (bool, string, error) { return true, "", nil }); err != nil {
 		t.Fatalf("Consistently() = %v", err)

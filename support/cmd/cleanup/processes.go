@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kubernaut/gateway-contract/support/poll"
 	"github.com/kubernaut/gateway-contract/support/proctable"
 )
 
@@ -59,8 +61,8 @@ func removeOrphanedProcesses(root string) ([]string, error) {
 		if err := syscall.Kill(o.PID, syscall.SIGKILL); err != nil && err != syscall.ESRCH {
 			return removed, fmt.Errorf("killing %s (pid %d): %w", o.exe, o.PID, err)
 		}
-		if !gone(o.PID, 10*time.Second) {
-			return removed, fmt.Errorf("%s (pid %d) is still there 10 s after SIGKILL", o.exe, o.PID)
+		if err := gone(o.PID, 10*time.Second); err != nil {
+			return removed, fmt.Errorf("after SIGKILL to %s: %w", o.exe, err)
 		}
 		removed = append(removed, fmt.Sprintf("process %d %s", o.PID, o.exe))
 		for _, d := range o.dirs {
@@ -76,19 +78,17 @@ func removeOrphanedProcesses(root string) ([]string, error) {
 	return removed, nil
 }
 
-// gone waits, bounded, until pid no longer exists or is a zombie that init will reap.
-func gone(pid int, within time.Duration) bool {
-	deadline := time.Now().Add(within)
-	for {
-		p, ok := proctable.Read()[pid]
-		if !ok || p.State == "Z" {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+// gone waits, bounded, until pid no longer exists or is a zombie that init will reap. It uses the
+// suite's one bounded wait, so its error names what it last saw.
+func gone(pid int, within time.Duration) error {
+	return poll.Defaults().Until(context.Background(), within, fmt.Sprintf("pid %d to exit", pid),
+		func(context.Context) (bool, string, error) {
+			p, ok := proctable.Read()[pid]
+			if !ok || p.State == "Z" {
+				return true, "", nil
+			}
+			return false, fmt.Sprintf("pid %d in state %s", pid, p.State), nil
+		})
 }
 
 func procExe(pid int) string {

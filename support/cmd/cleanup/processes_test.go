@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubernaut/gateway-contract/support/poll"
 	"github.com/kubernaut/gateway-contract/support/proctable"
 )
 
@@ -79,20 +82,30 @@ func TestRemoveOrphanedProcessesKillsARealOne(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
-	// The shell has exited; wait, bounded, for the kernel to hand its child to init.
-	deadline := time.Now().Add(10 * time.Second)
-	for proctable.Read()[pid].PPID != 1 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
+	// The shell has exited; wait, bounded, for the kernel to hand its child to init (or a
+	// subreaper), which makes it an orphan.
+	err = poll.Defaults().Until(context.Background(), 10*time.Second, fmt.Sprintf("pid %d to be an orphan", pid),
+		func(context.Context) (bool, string, error) {
+			p := proctable.Read()[pid]
+			for _, o := range orphans(proctable.Read(), root, procExe, procArgs) {
+				if o.PID == pid {
+					return true, "", nil
+				}
+			}
+			return false, fmt.Sprintf("parent %d", p.PPID), nil
+		})
+	if err != nil {
+		t.Fatal(err)
 	}
 
 	removed, err := removeOrphanedProcesses(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !gone(pid, time.Second) {
-		t.Errorf("the orphan %d is still running", pid)
+	if err := gone(pid, time.Second); err != nil {
+		t.Errorf("the orphan was not removed: %v", err)
 	}
-	if gone(live.Process.Pid, 0) {
+	if gone(live.Process.Pid, 0) == nil {
 		t.Error("the live child was killed")
 	}
 	if len(removed) != 1 {
