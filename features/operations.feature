@@ -70,6 +70,25 @@ Feature: The gateway can be operated safely
       | gateway_unconfirmed_creations                           | 0     |
 
   @BR-GATEWAY-031 @dedicated-gateway @launched-gateway
+  Scenario: A first write whose answer was lost is declared while its request still retries
+    gateway_unconfirmed_creations counts the write from the moment its answer is lost, not from
+    when the request gives up: a process that dies while the request still retries holds that
+    write too. The five retries (the suite's gateways make 6 attempts) get no answer at all, each
+    for its 2-second call timeout, so the request stays in flight for more than 10 seconds.
+
+    Given a dedicated gateway with its own path to the Kubernetes API, a request deadline of 20 seconds and an API call timeout of 2 seconds
+    And the Kubernetes API will carry out the next attempt to update a remediation request's status but lose its answer
+    And the Kubernetes API will fail the next 5 attempts to update a remediation request's status with no answer at all
+    When Alertmanager sends a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c" without waiting for the answer
+    Then while the alert is in flight, the gateway's metrics show:
+      | metric                                             | value |
+      | gateway_unconfirmed_creations                      | 1     |
+      | gateway_signals_created_total{source="prometheus"} | 0     |
+    And the alert in flight is answered 503
+    And the fault fired 5 times
+    And the remediation request for "HighMemoryUsage" on pod "api-7f9c" has occurrence count 1
+
+  @BR-GATEWAY-031 @dedicated-gateway @launched-gateway
   Scenario: Metrics count every alert of a batch, and time the request once
     Given a dedicated gateway with its own path to the Kubernetes API
     When Alertmanager sends a batch of firing alerts:

@@ -18,6 +18,7 @@ import (
 
 func registerMetricSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the gateway's metrics show:$`, metricsShow)
+	sc.Step(`^while the alert is in flight, the gateway's metrics show:$`, metricsShowWhileInFlight)
 	sc.Step(`^the gateway's metrics time exactly (\d+) alert requests?$`, metricsTime)
 }
 
@@ -101,24 +102,79 @@ func metricsShow(ctx context.Context, table *godog.Table) error {
 	if err != nil {
 		return err
 	}
-	var wrong []string
-	for _, row := range table.Rows[1:] {
-		want, err := strconv.ParseFloat(row.Cells[1].Value, 64)
-		if err != nil {
-			return fmt.Errorf("the value %q is not a number", row.Cells[1].Value)
-		}
-		got, err := value(families, row.Cells[0].Value)
-		if err != nil {
-			return err
-		}
-		if got != want {
-			wrong = append(wrong, fmt.Sprintf("%s = %g, expected %g", row.Cells[0].Value, got, want))
-		}
+	wrong, err := metricDifferences(families, table)
+	if err != nil {
+		return err
 	}
 	if len(wrong) > 0 {
 		return fmt.Errorf("metrics differ: %s", strings.Join(wrong, "; "))
 	}
 	return nil
+}
+
+// metricsShowWhileInFlight waits, bounded, for the table's values while the alert sent without
+// waiting is still unanswered. A value that shows only once the answer has come is not what the
+// scenario claims (a gauge of work in progress must be right while the work is in progress), so
+// an answer before the values, or during the reading that showed them, fails the step.
+func metricsShowWhileInFlight(ctx context.Context, table *godog.Table) error {
+	st := state(ctx)
+	if _, err := st.dedicated(); err != nil {
+		return fmt.Errorf("exact metric values need a gateway no other scenario uses: %w", err)
+	}
+	if st.inflight == nil {
+		return fmt.Errorf("no alert is in flight: send one 'without waiting for the answer' first")
+	}
+	answered := func() *response {
+		select {
+		case resp := <-st.inflight:
+			st.inflight <- resp // kept for the step that checks the answer
+			return resp
+		default:
+			return nil
+		}
+	}
+	seen := "no reading yet"
+	return st.bounds().Until(ctx, st.bounds().Request, "the gateway's metrics to show the table while the alert is in flight", func(ctx context.Context) (bool, string, error) {
+		if resp := answered(); resp != nil {
+			return false, "", fmt.Errorf("the alert was answered (%s) before the metrics showed the table; last saw %s", resp, seen)
+		}
+		families, err := st.scrape(ctx)
+		if err != nil {
+			return false, "", err
+		}
+		wrong, err := metricDifferences(families, table)
+		if err != nil {
+			return false, "", err
+		}
+		if len(wrong) > 0 {
+			seen = strings.Join(wrong, "; ")
+			return false, seen, nil
+		}
+		if resp := answered(); resp != nil {
+			return false, "", fmt.Errorf("the alert was answered (%s) while the metrics that showed the table were read: it cannot tell whether they held while it was in flight", resp)
+		}
+		return true, "", nil
+	})
+}
+
+// metricDifferences compares the families with a table of metric and value rows, and says how
+// each differing metric differs.
+func metricDifferences(families map[string]*dto.MetricFamily, table *godog.Table) ([]string, error) {
+	var wrong []string
+	for _, row := range table.Rows[1:] {
+		want, err := strconv.ParseFloat(row.Cells[1].Value, 64)
+		if err != nil {
+			return nil, fmt.Errorf("the value %q is not a number", row.Cells[1].Value)
+		}
+		got, err := value(families, row.Cells[0].Value)
+		if err != nil {
+			return nil, err
+		}
+		if got != want {
+			wrong = append(wrong, fmt.Sprintf("%s = %g, expected %g", row.Cells[0].Value, got, want))
+		}
+	}
+	return wrong, nil
 }
 
 // metricsTime checks the request duration histogram of the alert endpoint: it timed exactly n

@@ -222,7 +222,7 @@ func inflightAnswered(ctx context.Context, code int) error {
 	select {
 	case resp := <-st.inflight:
 		if resp.code != code {
-			return fmt.Errorf("expected the alert in flight to be answered %d during shutdown, got %s", code, resp)
+			return fmt.Errorf("expected the alert in flight to be answered %d, got %s", code, resp)
 		}
 		if err := st.checkAnswer(resp); err != nil {
 			return err

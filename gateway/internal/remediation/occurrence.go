@@ -40,10 +40,7 @@ func (s *Service) writeOccurrences(ctx context.Context, current *v1alpha1.Remedi
 				return nil, 0, errRestart
 			}
 			if err != nil {
-				if pending != nil && pendingBase == 0 {
-					s.firsts.remember(pending) // it may have landed; the next write will tell
-				}
-				return nil, 0, err
+				return nil, 0, err // a pending first write is remembered already (below)
 			}
 			if pending != nil && landed(rr, pending) {
 				s.observe(rr)
@@ -62,6 +59,13 @@ func (s *Service) writeOccurrences(ctx context.Context, current *v1alpha1.Remedi
 			err := s.Client.Status().Update(ctx, update)
 			if kuberetry.Ambiguous(err) {
 				ambiguous = true
+				// A first write that may have landed is remembered the moment its answer is lost,
+				// not when the request gives up: gateway_unconfirmed_creations must be right at
+				// every instant the process could die, and a request may retry for its whole
+				// deadline. A later answer settles it (writeBatch), whatever this request does.
+				if base == 0 {
+					s.firsts.remember(update)
+				}
 			}
 			return err
 		})
@@ -81,9 +85,6 @@ func (s *Service) writeOccurrences(ctx context.Context, current *v1alpha1.Remedi
 			s.forget(known)
 			return nil, 0, errRestart
 		default:
-			if ambiguous && base == 0 {
-				s.firsts.remember(update) // it may have landed; the next write will tell
-			}
 			return nil, 0, fmt.Errorf("update status of remediationrequest %s: %w", key, err)
 		}
 	}

@@ -230,3 +230,20 @@ func TestLostFirstWriteIsCountedCreatedByTheNextWrite(t *testing.T) {
 		})
 	}
 }
+
+// gateway_unconfirmed_creations counts a first write from the moment its answer is lost, while its
+// request still retries, not only once the request gives up: a process killed in between holds it
+// (the soak met exactly that, as a gauge that rose under its freeze).
+func TestLostFirstWriteIsUnconfirmedWhileItsRequestRetries(t *testing.T) {
+	e := newEnv(t)
+	var during []int
+	e.svc.Retry.OnRetry = func(context.Context, kuberetry.Retry) {
+		during = append(during, e.svc.UnconfirmedCreations())
+	}
+	e.faults.Inject(kubetest.VerbStatusUpdate, kubetest.Fault{AfterCall: true, Err: kubetest.TransientErrors()["timeout"]})
+	e.faults.FailN(kubetest.VerbStatusUpdate, 4, apierrors.NewServiceUnavailable("outage"))
+	_, err := e.svc.Process(context.Background(), podSignal("payments", "api-1"))
+	require.True(t, kuberetry.IsUnavailable(err), "the delivery fails: %v", err)
+	assert.Equal(t, []int{1, 1, 1, 1}, during, "pending at each retry after the lost answer")
+	assert.Equal(t, 1, e.svc.UnconfirmedCreations())
+}

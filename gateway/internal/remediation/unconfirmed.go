@@ -35,11 +35,15 @@ type unconfirmed struct {
 	order []types.NamespacedName // oldest first, for the bound
 }
 
-// firstWrite is a write ID and the UID of the object it was for (a later object of the same name
-// is another object).
+// firstWrite is the write IDs of an object's unanswered first writes and the UID of the object
+// they were for (a later object of the same name is another object). There can be several (two
+// requests, or two attempts of one after a conflict), but at most one of them landed: each was
+// based on a count of 0, and every write is version-checked. So the object is one unconfirmed
+// creation however many IDs it holds, and forgetting any of them could leave a landed one
+// uncounted.
 type firstWrite struct {
 	uid types.UID
-	id  string
+	ids []string
 }
 
 // remember records that update, a first occurrence's status write (based on count 0), may have
@@ -55,10 +59,17 @@ func (u *unconfirmed) remember(update *v1alpha1.RemediationRequest) {
 	if u.ids == nil {
 		u.ids = map[types.NamespacedName]firstWrite{}
 	}
-	if _, ok := u.ids[key]; !ok {
+	first, ok := u.ids[key]
+	if !ok {
 		u.order = append(u.order, key)
 	}
-	u.ids[key] = firstWrite{uid: update.UID, id: id}
+	if first.uid != update.UID {
+		first = firstWrite{uid: update.UID}
+	}
+	if !slices.Contains(first.ids, id) {
+		first.ids = append(first.ids, id)
+	}
+	u.ids[key] = first
 	for len(u.ids) > maxUnconfirmed {
 		delete(u.ids, u.order[0])
 		u.order = u.order[1:]
@@ -68,7 +79,7 @@ func (u *unconfirmed) remember(update *v1alpha1.RemediationRequest) {
 // settle is called with an object this process has just written (its status lists the write IDs
 // before its own). It reports whether an unconfirmed first write of that object is among them (it
 // landed: count the object as created now), and forgets the entry either way: a written object
-// without it had its first occurrence written by someone else.
+// without any of them had its first occurrence written by someone else, or by this very write.
 func (u *unconfirmed) settle(written *v1alpha1.RemediationRequest) bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -82,10 +93,14 @@ func (u *unconfirmed) settle(written *v1alpha1.RemediationRequest) bool {
 		u.order = slices.Delete(u.order, i, i+1)
 	}
 	d := written.Status.Deduplication
-	return first.uid == written.UID && d != nil && slices.Contains(d.Writes[:max(len(d.Writes)-1, 0)], first.id)
+	if first.uid != written.UID || d == nil {
+		return false
+	}
+	earlier := d.Writes[:max(len(d.Writes)-1, 0)]
+	return slices.ContainsFunc(first.ids, func(id string) bool { return slices.Contains(earlier, id) })
 }
 
-// pending is how many first writes wait to be settled.
+// pending is how many objects have a first write waiting to be settled.
 func (u *unconfirmed) pending() int {
 	u.mu.Lock()
 	defer u.mu.Unlock()

@@ -47,6 +47,24 @@ func TestUnconfirmedSettle(t *testing.T) {
 	}
 }
 
+// Two unanswered first writes of one object (at most one of them landed): one creation pending,
+// and whichever landed is found. A later object of the same name starts afresh.
+func TestUnconfirmedHoldsEveryFirstWriteOfAnObject(t *testing.T) {
+	for _, landed := range []string{"lost-1", "lost-2"} {
+		var u unconfirmed
+		u.remember(rrWithWrites("rr", "u1", "lost-1"))
+		u.remember(rrWithWrites("rr", "u1", "lost-2"))
+		u.remember(rrWithWrites("rr", "u1", "lost-2")) // an attempt repeated
+		assert.Equal(t, 1, u.pending(), "one object, one creation at most")
+		assert.True(t, u.settle(rrWithWrites("rr", "u1", landed, "next")), "%s landed", landed)
+		assert.Zero(t, u.pending())
+	}
+	var u unconfirmed
+	u.remember(rrWithWrites("rr", "u1", "lost-1"))
+	u.remember(rrWithWrites("rr", "u2", "lost-2"))
+	assert.False(t, u.settle(rrWithWrites("rr", "u2", "lost-1", "next")), "the old object's write is forgotten")
+}
+
 func TestUnconfirmedIsBounded(t *testing.T) {
 	var u unconfirmed
 	for i := range maxUnconfirmed + 1 {
