@@ -21,9 +21,9 @@ import (
 // reading to be final, nothing may be counted between it and the kill. Hence the freeze: every
 // rule still in force is ended (a rule outranks a later one, and a latency rule forwards its
 // request after the delay), every API call in the soak's namespaces is answered 503, the calls
-// already forwarded are waited out, and the created and deduplicated counters must then hold
-// still for the Consistently window. The gateway keeps receiving, retrying and failing requests
-// throughout (FreezeHits counts its refused calls), so the kill still lands on a busy process
+// already forwarded are waited out, and the created, deduplicated and unconfirmed counts must then
+// hold still for the Consistently window (stillCounters). The gateway keeps receiving, retrying
+// and failing requests throughout (FreezeHits counts its refused calls), so the kill still lands on a busy process
 // with requests in flight; what it cannot land on is a write that the API took and the process
 // did not count yet, which would be a metrics artefact of the crash, not a gateway defect. A
 // first write whose answer an earlier fault lost is another matter: the gateway cannot know
@@ -129,31 +129,45 @@ func (r *run) noneInFlight(context.Context) (bool, string, error) {
 }
 
 // stillCounters reads the current process's counters once its created, deduplicated and
-// unconfirmed counts have held still for the Consistently window.
+// unconfirmed counts have held still for the Consistently window. No API call can succeed or lose
+// its answer under the freeze, but the gateway does its bookkeeping of a call the proxy has just
+// ended a moment after the proxy saw it end; a change in that moment restarts the window. Counts
+// that keep changing under the freeze time out, naming the readings.
 func (r *run) stillCounters(ctx context.Context) (Counters, error) {
-	var first, last Counters
-	err := r.bounds.Await(ctx, "the gateway's /metrics to answer", func(ctx context.Context) (bool, string, error) {
+	st := stillness{window: r.bounds.Consistently}
+	what := fmt.Sprintf("the gateway's created, deduplicated and unconfirmed counts to hold still for %s under the freeze", r.bounds.Consistently)
+	err := r.bounds.Await(ctx, what, func(ctx context.Context) (bool, string, error) {
 		c, err := r.scrape(ctx)
 		if err != nil {
 			return false, err.Error(), nil
 		}
-		first = c
-		return true, "", nil
+		ok, seen := st.observe(c, time.Now())
+		return ok, seen, nil
 	})
-	if err != nil {
-		return Counters{}, err
-	}
-	err = r.bounds.Hold(ctx, "the gateway's created, deduplicated and unconfirmed counts hold still under the freeze", func(ctx context.Context) (bool, string, error) {
-		c, err := r.scrape(ctx)
-		if err != nil {
-			return false, "", err
+	return st.last, err
+}
+
+// stillness tells when a process's counts have held still for a window.
+type stillness struct {
+	window  time.Duration
+	last    Counters
+	since   time.Time // when last was first read; zero before the first reading
+	changes int
+}
+
+// observe takes a reading at now and reports whether the counts have not changed for the window,
+// and what it saw (for a timeout's message).
+func (s *stillness) observe(c Counters, now time.Time) (bool, string) {
+	same := !s.since.IsZero() && c.Created == s.last.Created && c.Deduplicated == s.last.Deduplicated && c.Unconfirmed == s.last.Unconfirmed
+	if !same {
+		if !s.since.IsZero() {
+			s.changes++
 		}
-		last = c
-		return c.Created == first.Created && c.Deduplicated == first.Deduplicated && c.Unconfirmed == first.Unconfirmed,
-			fmt.Sprintf("created %d then %d, deduplicated %d then %d, unconfirmed %d then %d",
-				first.Created, c.Created, first.Deduplicated, c.Deduplicated, first.Unconfirmed, c.Unconfirmed), nil
-	})
-	return last, err
+		s.since = now
+	}
+	s.last = c
+	return same && now.Sub(s.since) >= s.window, fmt.Sprintf("created %d, deduplicated %d, unconfirmed %d, unchanged for %s after %d changes",
+		c.Created, c.Deduplicated, c.Unconfirmed, now.Sub(s.since).Round(time.Millisecond), s.changes)
 }
 
 func (r *run) scrape(ctx context.Context) (Counters, error) {

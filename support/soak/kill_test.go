@@ -81,3 +81,44 @@ func TestKillWaitsForOpenRulesToFireAndClose(t *testing.T) {
 		})
 	}
 }
+
+// The counts read before a SIGKILL are those that held still for the whole window; a late change
+// (the gateway's bookkeeping of a call the proxy just ended) restarts it, and a field outside the
+// three counts does not.
+func TestStillnessWaitsForAWindowWithoutChange(t *testing.T) {
+	t0 := time.Unix(0, 0)
+	c := func(created, dedup, unconfirmed int) Counters {
+		return Counters{Created: created, Deduplicated: dedup, Unconfirmed: unconfirmed}
+	}
+	type reading struct {
+		at   time.Duration
+		c    Counters
+		want bool
+	}
+	tests := []struct {
+		name     string
+		readings []reading
+		wantSeen string
+	}{
+		{"still from the first reading", []reading{{0, c(36, 115, 0), false}, {250 * time.Millisecond, c(36, 115, 0), false}, {500 * time.Millisecond, c(36, 115, 0), true}},
+			"unchanged for 500ms after 0 changes"},
+		{"a late unconfirmed write restarts the window", []reading{{0, c(36, 115, 0), false}, {100 * time.Millisecond, c(36, 115, 1), false}, {500 * time.Millisecond, c(36, 115, 1), false}, {600 * time.Millisecond, c(36, 115, 1), true}},
+			"unconfirmed 1, unchanged for 500ms after 1 changes"},
+		{"a created change restarts it", []reading{{0, c(36, 115, 0), false}, {500 * time.Millisecond, c(37, 115, 0), false}}, "created 37"},
+		{"a deduplicated change restarts it", []reading{{0, c(36, 115, 0), false}, {500 * time.Millisecond, c(36, 116, 0), false}}, "deduplicated 116"},
+		{"received may move", []reading{{0, c(36, 115, 0), false}, {500 * time.Millisecond, Counters{Received: 9, Created: 36, Deduplicated: 115}, true}}, "after 0 changes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := stillness{window: 500 * time.Millisecond}
+			var seen string
+			for i, r := range tt.readings {
+				var ok bool
+				ok, seen = s.observe(r.c, t0.Add(r.at))
+				assert.Equal(t, r.want, ok, "reading %d", i)
+			}
+			assert.Contains(t, seen, tt.wantSeen)
+			assert.Equal(t, tt.readings[len(tt.readings)-1].c, s.last)
+		})
+	}
+}
