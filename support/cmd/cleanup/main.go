@@ -58,6 +58,12 @@ func run(kubeconfig string, olderThan time.Duration, runID string) error {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = kubeconfig
 	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
+	if kubeconfig == "" && clientcmd.IsEmptyConfig(err) {
+		// The embedded control plane dies with its run: without a configured cluster there are no
+		// namespaces to sweep, and the leftovers above were the whole job.
+		fmt.Println("cleanup: no kubeconfig (KUBECONFIG, --kubeconfig or ~/.kube/config), so no cluster's namespaces to remove")
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("no usable kubeconfig (set KUBECONFIG or --kubeconfig): %w", err)
 	}
