@@ -74,9 +74,11 @@ Feature: The gateway can be operated safely
     gateway_unconfirmed_creations counts the write from the moment its answer is lost, not from
     when the request gives up: a process that dies while the request still retries holds that
     write too. The five retries (the suite's gateways make 6 attempts) get no answer at all, each
-    for its 2-second call timeout, so the request stays in flight for more than 10 seconds.
+    for its 3-second call timeout, so the request stays in flight for more than 15 seconds. (The
+    call timeout also bounds the scraper's TokenReview: under `make flake LOAD=1` a 2-second one
+    once missed it, and /metrics answered 503.)
 
-    Given a dedicated gateway with its own path to the Kubernetes API, a request deadline of 20 seconds and an API call timeout of 2 seconds
+    Given a dedicated gateway with its own path to the Kubernetes API, a request deadline of 25 seconds and an API call timeout of 3 seconds
     And the Kubernetes API will carry out the next attempt to update a remediation request's status but lose its answer
     And the Kubernetes API will fail the next 5 attempts to update a remediation request's status with no answer at all
     When Alertmanager sends a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c" without waiting for the answer
