@@ -22,29 +22,44 @@ func registerMetricSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the gateway's metrics time exactly (\d+) alert requests?$`, metricsTime)
 }
 
+// scrape reads the gateway's /metrics as the suite's scraper. The gateway checks the scraper with a
+// TokenReview and a SubjectAccessReview through the API server, and under load (make flake
+// LOAD=1) a review can miss its call timeout: the gateway then rightly answers 503, "retry later".
+// Like Prometheus, the scraper tries again, within the Request bound; any other answer is final.
 func (st *scenario) scrape(ctx context.Context) (map[string]*dto.MetricFamily, error) {
-	ctx, cancel := context.WithTimeout(ctx, st.bounds().Request)
-	defer cancel()
+	var families map[string]*dto.MetricFamily
+	err := st.bounds().Until(ctx, st.bounds().Request, "/metrics to answer 200", func(ctx context.Context) (bool, string, error) {
+		f, code, err := st.scrapeOnce(ctx)
+		if err != nil && code == http.StatusServiceUnavailable {
+			return false, err.Error(), nil
+		}
+		families = f
+		return err == nil, "", err
+	})
+	return families, err
+}
+
+func (st *scenario) scrapeOnce(ctx context.Context) (map[string]*dto.MetricFamily, int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, st.gw.URL()+"/metrics", nil)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	req.Header.Set("Authorization", "Bearer "+st.h.Scraper.Token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("scraping /metrics: %w", err)
+		return nil, 0, fmt.Errorf("scraping /metrics: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		body, _ := io.ReadAll(resp.Body)
-		return nil, fmt.Errorf("/metrics answered %d: %s", resp.StatusCode, body)
+		return nil, resp.StatusCode, fmt.Errorf("/metrics answered %d: %s", resp.StatusCode, body)
 	}
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(resp.Body)
 	if err != nil {
-		return nil, fmt.Errorf("/metrics is not in the Prometheus text format: %w", err)
+		return nil, resp.StatusCode, fmt.Errorf("/metrics is not in the Prometheus text format: %w", err)
 	}
-	return families, nil
+	return families, resp.StatusCode, nil
 }
 
 var series = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?$`)
