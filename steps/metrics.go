@@ -153,13 +153,9 @@ func metricsShowWhileInFlight(ctx context.Context, table *godog.Table) error {
 		if resp := answered(); resp != nil {
 			return false, "", fmt.Errorf("the alert was answered (%s) before the metrics showed the table; last saw %s", resp, seen)
 		}
-		families, err := st.scrape(ctx)
+		families, err := st.scrape(ctx) // retries a 503 itself
 		if err != nil {
-			// A scrape is authenticated by a TokenReview through the API server: under load it can
-			// miss its call timeout, and the gateway rightly answers 503. Like Prometheus, scrape
-			// again; the timeout names the last failure.
-			seen = err.Error()
-			return false, seen, nil
+			return false, "", err
 		}
 		wrong, err := metricDifferences(families, table)
 		if err != nil {
