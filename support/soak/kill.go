@@ -23,8 +23,8 @@ import (
 // request after the delay), every API call in the soak's namespaces is answered 503, the calls
 // already forwarded are waited out, and the created, deduplicated and unconfirmed counts must then
 // hold still for the Consistently window (stillCounters). The gateway keeps receiving, retrying
-// and failing requests throughout (FreezeHits counts its refused calls), so the kill still lands on a busy process
-// with requests in flight; what it cannot land on is a write that the API took and the process
+// and failing requests throughout (FreezeHits counts its refused calls), so the kill still
+// lands on a busy process with requests in flight; what it cannot land on is a write that the API took and the process
 // did not count yet, which would be a metrics artefact of the crash, not a gateway defect. A
 // first write whose answer an earlier fault lost is another matter: the gateway cannot know
 // whether it landed until it writes the object again, and it says how many such writes it holds

@@ -65,6 +65,14 @@ func (f FaultRecord) evidence() string {
 		return fmt.Sprintf("hit %d times, +%s..+%s (%s)", f.Hits, f.FirstHit, f.LastHit, strings.Join(codes, ", "))
 	case f.Error != "":
 		return "NOT FIRED: " + f.Error
+	case f.Action == "":
+		// Every kind sets its Action when it is put in force: an empty one was never reached,
+		// because the schedule stopped first (the run's error says why).
+		return "NOT REACHED (the schedule stopped before it)"
+	case f.Kind == KindKill:
+		// A kill records its evidence only once the new process is ready; the run's error says
+		// which step of the kill failed.
+		return "NOT DONE (the kill began but did not finish)"
 	}
 	return "NOT FIRED (no matching request while it was in force)"
 }
