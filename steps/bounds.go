@@ -37,9 +37,9 @@ var (
 
 const (
 	// readinessBound is /readyz's own bound: "200 when the API answers discovery ... within 1 s,
-	// else 503"; readinessMargin is what a probe's answer may take beyond it.
-	readinessBound  = time.Second
-	readinessMargin = time.Second
+	// else 503". A probe's answer may take the run's AnswerMargin beyond it, as a signal's may
+	// beyond the request deadline: a loaded run (make flake LOAD=1) met a 503 that took 2.65 s.
+	readinessBound = time.Second
 	// notReadyWithin is how soon /readyz must turn 503 once the API is gone: it asks the API on
 	// every probe, so one probe's bound and a margin.
 	notReadyWithin = readinessBound + 4*time.Second

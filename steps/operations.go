@@ -89,7 +89,7 @@ type healthAnswer struct {
 
 // health asks /healthz or /readyz and checks the answer against the contract: application/json
 // {"status":"ok"} with 200, {"status":"not ready","reason":...} with 503, and, for /readyz, within
-// its own bound (the API must answer discovery within 1 s) plus a margin.
+// its own bound (the API must answer discovery within 1 s) plus the run's AnswerMargin.
 func (st *scenario) health(ctx context.Context, path string) (healthAnswer, error) {
 	ctx, cancel := context.WithTimeout(ctx, st.bounds().Request)
 	defer cancel()
@@ -122,8 +122,8 @@ func (st *scenario) health(ctx context.Context, path string) (healthAnswer, erro
 		a.code != http.StatusOK && a.code != http.StatusServiceUnavailable:
 		return a, fmt.Errorf("%s answered %d %s: expected 200 {\"status\":\"ok\"} or 503 {\"status\":\"not ready\",\"reason\":...}", path, a.code, body)
 	}
-	if bound := readinessBound + readinessMargin; path == "/readyz" && a.took > bound {
-		return a, fmt.Errorf("/readyz took %s to answer %d: readiness asks the API with a bound of %s (plus %s)", a.took.Round(time.Millisecond), a.code, readinessBound, readinessMargin)
+	if margin := st.bounds().AnswerMargin; path == "/readyz" && a.took > readinessBound+margin {
+		return a, fmt.Errorf("/readyz took %s to answer %d: readiness asks the API with a bound of %s (plus the answer margin %s)", a.took.Round(time.Millisecond), a.code, readinessBound, margin)
 	}
 	return a, nil
 }

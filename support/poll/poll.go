@@ -27,10 +27,10 @@ type Bounds struct {
 	GatewayStop time.Duration
 	// Readiness bounds waits for /readyz to change.
 	Readiness time.Duration
-	// AnswerMargin is what an answer may take beyond the gateway's request deadline: the deadline
-	// bounds the gateway's API work, not the writing of the answer and its way back to the sender.
-	// A machine loaded on purpose (make flake LOAD=1) stretches that way back, so load mode gives
-	// it more.
+	// AnswerMargin is what an answer may take beyond the bound the gateway works within (a
+	// signal's request deadline, /readyz's 1 s discovery call): the bound covers the gateway's
+	// API work, not the writing of the answer and its way back to the sender. A machine loaded
+	// on purpose (make flake LOAD=1) stretches that way back, so load mode gives it more.
 	AnswerMargin time.Duration
 	// Scenario bounds a whole scenario, so that no API call in a step can hang the run.
 	Scenario time.Duration

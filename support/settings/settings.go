@@ -166,7 +166,7 @@ func Bind(fs *flag.FlagSet) *Loader {
 		{&s.Timeouts.GatewayStart, "gateway-start", "a gateway's start, up to /readyz 200"},
 		{&s.Timeouts.GatewayStop, "gateway-stop", "a graceful stop before the process is killed"},
 		{&s.Timeouts.Readiness, "readiness", "waits for /readyz to change"},
-		{&s.Timeouts.AnswerMargin, "answer-margin", "what an answer may take beyond the gateway's request deadline"},
+		{&s.Timeouts.AnswerMargin, "answer-margin", "what an answer may take beyond the bound the gateway works within (request deadline, /readyz's 1 s)"},
 		{&s.Timeouts.Scenario, "scenario", "a whole scenario"},
 		{&s.Timeouts.NamespaceGone, "namespace-gone", "the namespace controller's removal of the run's namespaces at its end"},
 		{&s.Timeouts.Interval, "interval", "the polling interval"},
