@@ -17,19 +17,19 @@ import (
 
 // kill SIGKILLs the gateway and restarts it on the same address (harness.Gateway.Restart).
 //
-// A SIGKILL takes the process's counters with it, so they are read just before; for that
-// reading to be final, nothing may be counted between it and the kill. Hence the freeze: every
-// rule still in force is ended (a rule outranks a later one, and a latency rule forwards its
-// request after the delay), every API call in the soak's namespaces is answered 503, the calls
-// already forwarded are waited out, and the created, deduplicated and unconfirmed counts must then
-// hold still for the Consistently window (stillCounters). The gateway keeps receiving, retrying
-// and failing requests throughout (FreezeHits counts its refused calls), so the kill still
-// lands on a busy process with requests in flight; what it cannot land on is a write that the API took and the process
-// did not count yet, which would be a metrics artefact of the crash, not a gateway defect. A
-// first write whose answer an earlier fault lost is another matter: the gateway cannot know
-// whether it landed until it writes the object again, and it says how many such writes it holds
-// (gateway_unconfirmed_creations), read here with the counters; Check allows the cluster that
-// many objects beyond the created counter.
+// A SIGKILL takes the process's counters with it, so they are read just before; for that reading to
+// be final, nothing may be counted between it and the kill. Hence the freeze: every rule still in
+// force is ended (a rule outranks a later one, and a latency rule forwards its request after the
+// delay), every API call in the soak's namespaces is answered 503, the calls already forwarded are
+// waited out, and the created, deduplicated and unconfirmed counts must then hold still for the
+// Consistently window (stillCounters). The gateway keeps receiving, retrying and failing requests
+// throughout (FreezeHits counts its refused calls), so the kill still lands on a busy process with
+// requests in flight; what it cannot land on is a write that the API took and the process did not
+// count yet, which would be a metrics artefact of the crash, not a gateway defect. A first write
+// whose answer an earlier fault lost is another matter: the gateway cannot know whether it landed
+// until it writes the object again, and it says how many such writes it holds
+// (gateway_unconfirmed_creations), read here with the counters; Check allows the cluster that many
+// objects beyond the created counter.
 func (r *run) kill(ctx context.Context, f Fault) error {
 	if err := at(ctx, r.t0.Add(f.At)); err != nil {
 		return err
