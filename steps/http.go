@@ -138,10 +138,7 @@ func (st *scenario) redeliversOnOverload(resp *response) bool {
 // sendOnce posts one request. The request id carries the scenario's namespace, so that the
 // gateway's log lines for it can be attached when the scenario fails.
 func (st *scenario) sendOnce(ctx context.Context, req sentRequest) (*response, error) {
-	st.mu.Lock()
-	st.requests++
-	id := fmt.Sprintf("%s-%d", st.ns, st.requests)
-	st.mu.Unlock()
+	id := st.nextRequestID()
 	ctx, cancel := context.WithTimeout(ctx, st.bounds().Request)
 	defer cancel()
 	hr, err := http.NewRequestWithContext(ctx, req.method, st.gw.URL()+req.path, bytes.NewReader(req.body))
@@ -164,19 +161,36 @@ func (st *scenario) sendOnce(ctx context.Context, req sentRequest) (*response, e
 		return nil, fmt.Errorf("%s %s (request %s): %w", req.method, req.path, id, err)
 	}
 	defer hresp.Body.Close()
-	resp.body, err = io.ReadAll(hresp.Body)
-	if err != nil {
+	if err := resp.read(hresp); err != nil {
 		return nil, fmt.Errorf("reading the answer to %s %s: %w", req.method, req.path, err)
 	}
-	resp.at, resp.code, resp.header = time.Now(), hresp.StatusCode, hresp.Header
-	switch ct := hresp.Header.Get("Content-Type"); {
-	case strings.HasPrefix(ct, "application/problem+json"):
-		resp.problem = &problem{}
-		resp.parseErr = json.Unmarshal(resp.body, resp.problem)
-	case strings.HasPrefix(ct, "application/json"):
-		resp.parseErr = json.Unmarshal(resp.body, &resp.results)
-	}
 	return resp, nil
+}
+
+// nextRequestID is the X-Request-ID of the scenario's next request: it carries the scenario's
+// namespace, so that the gateway's log lines for it can be attached when the scenario fails.
+func (st *scenario) nextRequestID() string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.requests++
+	return fmt.Sprintf("%s-%d", st.ns, st.requests)
+}
+
+// read takes the answer's status, headers and body, and parses a problem or a result list.
+func (r *response) read(hr *http.Response) error {
+	body, err := io.ReadAll(hr.Body)
+	if err != nil {
+		return err
+	}
+	r.body, r.at, r.code, r.header = body, time.Now(), hr.StatusCode, hr.Header
+	switch ct := hr.Header.Get("Content-Type"); {
+	case strings.HasPrefix(ct, "application/problem+json"):
+		r.problem = &problem{}
+		r.parseErr = json.Unmarshal(r.body, r.problem)
+	case strings.HasPrefix(ct, "application/json"):
+		r.parseErr = json.Unmarshal(r.body, &r.results)
+	}
+	return nil
 }
 
 func jsonRequest(path string, body []byte) sentRequest {

@@ -3,7 +3,6 @@ package steps
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -24,14 +23,16 @@ func registerMetricSteps(sc *godog.ScenarioContext) {
 
 // scrape reads the gateway's /metrics as the suite's scraper. The gateway checks the scraper with a
 // TokenReview and a SubjectAccessReview through the API server, and under load (make flake
-// LOAD=1) a review can miss its call timeout: the gateway then rightly answers 503, "retry later".
-// Like Prometheus, the scraper tries again, within the Request bound; any other answer is final.
+// LOAD=1) a review can miss its call timeout: the gateway then rightly answers 503
+// auth-unavailable, "retry later". Like Prometheus, the scraper tries again, within the Request
+// bound, but only after such a 503 in the contract's form (problem details and Retry-After, as
+// checkProblem checks them); any other answer is final.
 func (st *scenario) scrape(ctx context.Context) (map[string]*dto.MetricFamily, error) {
 	var families map[string]*dto.MetricFamily
 	err := st.bounds().Until(ctx, st.bounds().Request, "/metrics to answer 200", func(ctx context.Context) (bool, string, error) {
-		f, code, err := st.scrapeOnce(ctx)
-		if err != nil && code == http.StatusServiceUnavailable {
-			return false, err.Error(), nil
+		f, unavailable, err := st.scrapeOnce(ctx)
+		if unavailable != nil {
+			return false, unavailable.String(), nil
 		}
 		families = f
 		return err == nil, "", err
@@ -39,27 +40,37 @@ func (st *scenario) scrape(ctx context.Context) (map[string]*dto.MetricFamily, e
 	return families, err
 }
 
-func (st *scenario) scrapeOnce(ctx context.Context) (map[string]*dto.MetricFamily, int, error) {
+// scrapeOnce scrapes once. A well-formed 503 auth-unavailable comes back as unavailable, for
+// scrape to try again; every other failure is an error.
+func (st *scenario) scrapeOnce(ctx context.Context) (families map[string]*dto.MetricFamily, unavailable *response, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, st.gw.URL()+"/metrics", nil)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
+	id := st.nextRequestID()
 	req.Header.Set("Authorization", "Bearer "+st.h.Scraper.Token)
-	resp, err := http.DefaultClient.Do(req)
+	req.Header.Set("X-Request-ID", id)
+	hresp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, 0, fmt.Errorf("scraping /metrics: %w", err)
+		return nil, nil, fmt.Errorf("scraping /metrics: %w", err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(resp.Body)
-		return nil, resp.StatusCode, fmt.Errorf("/metrics answered %d: %s", resp.StatusCode, body)
+	defer hresp.Body.Close()
+	if hresp.StatusCode != http.StatusOK {
+		resp := &response{requestID: id, path: "/metrics"}
+		if err := resp.read(hresp); err != nil {
+			return nil, nil, fmt.Errorf("reading the answer of /metrics: %w", err)
+		}
+		if resp.code == http.StatusServiceUnavailable && st.checkProblem(resp) == nil && resp.problem.Type == problemTypeBase+"auth-unavailable" {
+			return nil, resp, nil
+		}
+		return nil, nil, fmt.Errorf("/metrics answered %s", resp)
 	}
 	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
+	families, err = parser.TextToMetricFamilies(hresp.Body)
 	if err != nil {
-		return nil, resp.StatusCode, fmt.Errorf("/metrics is not in the Prometheus text format: %w", err)
+		return nil, nil, fmt.Errorf("/metrics is not in the Prometheus text format: %w", err)
 	}
-	return families, resp.StatusCode, nil
+	return families, nil, nil
 }
 
 var series = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?$`)
