@@ -77,17 +77,21 @@ func usedOwnIdentity(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if st.h.Identity == nil {
-		return fmt.Errorf("the gateway's identity is unknown")
+	tokens, err := st.gw.Credentials()
+	if err != nil {
+		return err
 	}
-	want := faultproxy.CredentialID("Bearer " + st.h.Identity.Token)
+	want := map[string]bool{}
+	for _, t := range tokens {
+		want[faultproxy.CredentialID("Bearer "+t)] = true
+	}
 	recs := p.Requests(st.ns)
 	if len(recs) == 0 {
 		return fmt.Errorf("the gateway made no request for namespace %s", st.ns)
 	}
 	for _, rec := range recs {
-		if rec.Credential != want {
-			return fmt.Errorf("the request %s carried credential %q, not the gateway's ServiceAccount token (%s)", rec, rec.Credential, want)
+		if !want[rec.Credential] {
+			return fmt.Errorf("the request %s carried credential %q, not a ServiceAccount token the gateway was given (%v)", rec, rec.Credential, want)
 		}
 	}
 	return nil

@@ -2,38 +2,20 @@ package steps
 
 import (
 	"fmt"
-	"math"
 	"mime"
 	"net/http"
 	"regexp"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/kubernaut/gateway-contract/support/gatewayconf"
 )
 
 // The bounds the contract (docs/design.md) states, as literals: a step checks that a thing
-// happens within them, not only that it happens. The launched gateways run with the
-// configuration that the feature backgrounds state (support/harness starts every gateway with
-// it); a deployed gateway (contract mode) with the documented defaults; E2E_GATEWAY_ARGS can
-// override either, a scenario's own gateway flags override that, and the bounds follow them.
-var (
-	// launchedConfig is the launched gateways' configuration ("all the work of one request within
-	// a 5-second deadline, and senders asked to come back after 1 second", "backoff from 50
-	// milliseconds doubling to at most 800 milliseconds").
-	launchedConfig = gatewayConfig{
-		requestDeadline:       5 * time.Second,
-		unavailableRetryAfter: time.Second,
-		retryInitialBackoff:   50 * time.Millisecond,
-		retryMaxBackoff:       800 * time.Millisecond,
-	}
-	// deployedConfig is the documented defaults of the gateway's flags.
-	deployedConfig = gatewayConfig{
-		requestDeadline:       10 * time.Second,
-		unavailableRetryAfter: 5 * time.Second,
-		retryInitialBackoff:   100 * time.Millisecond,
-		retryMaxBackoff:       2 * time.Second,
-	}
-)
+// happens within them, not only that it happens. The configuration of the gateway a scenario
+// talks to (support/gatewayconf: the suite's values, E2E_GATEWAY_ARGS, the scenario's premise;
+// for a deployed gateway the documented defaults) comes through its driver, so a bound of the
+// gateway is written in one place.
 
 const (
 	// readinessBound is /readyz's own bound: "200 when the API answers discovery ... within 1 s,
@@ -69,57 +51,8 @@ var problemSlugs = map[int][]string{
 	503: {"kubernetes-unavailable", "auth-unavailable"},
 }
 
-// gatewayConfig is the part of a gateway's flags that the contract's bounds depend on.
-type gatewayConfig struct {
-	requestDeadline, unavailableRetryAfter, retryInitialBackoff, retryMaxBackoff time.Duration
-}
-
 // gatewayConfig is the configuration of the gateway the scenario talks to.
-func (st *scenario) gatewayConfig() gatewayConfig {
-	c := launchedConfig
-	if st.h.Settings.ContractMode() {
-		c = deployedConfig
-	}
-	// E2E_GATEWAY_ARGS first, then the scenario's own flags: the order in which the harness
-	// passes them to the gateway (later flags win).
-	for _, a := range append(append([]string{}, st.h.Settings.GatewayArgs...), st.gwArgs...) {
-		name, value, ok := strings.Cut(strings.TrimPrefix(a, "--"), "=")
-		if !ok {
-			continue
-		}
-		d, err := time.ParseDuration(value)
-		if err != nil {
-			continue
-		}
-		switch name {
-		case "request-deadline":
-			c.requestDeadline = d
-		case "unavailable-retry-after":
-			c.unavailableRetryAfter = d
-		case "retry-initial-backoff":
-			c.retryInitialBackoff = d
-		case "retry-max-backoff":
-			c.retryMaxBackoff = d
-		}
-	}
-	return c
-}
-
-// retryAfterSeconds is the Retry-After the contract promises: --unavailable-retry-after in whole
-// seconds, rounded up, at least 1.
-func (c gatewayConfig) retryAfterSeconds() int {
-	return max(1, int(math.Ceil(c.unavailableRetryAfter.Seconds())))
-}
-
-// backoffCeiling is the upper bound of the wait after the attempt-th failure: the initial backoff,
-// doubled per retry, capped.
-func (c gatewayConfig) backoffCeiling(attempt int) time.Duration {
-	d := c.retryInitialBackoff
-	for i := 1; i < attempt && d < c.retryMaxBackoff; i++ {
-		d *= 2
-	}
-	return min(d, c.retryMaxBackoff)
-}
+func (st *scenario) gatewayConfig() gatewayconf.Config { return st.gw.Config() }
 
 // withinDeadline checks that an answer arrived within the request deadline (plus the margin):
 // the deadline is an upper bound on the answer, whatever the API does.
@@ -128,10 +61,10 @@ func (st *scenario) withinDeadline(r *response) error {
 		return nil // not an answer to a request the suite timed
 	}
 	margin := st.bounds().AnswerMargin
-	bound := st.gatewayConfig().requestDeadline + margin
+	bound := st.gatewayConfig().RequestDeadline + margin
 	if took := r.at.Sub(r.sentAt); took > bound {
 		return fmt.Errorf("the answer took %s, more than the request deadline %s (plus %s): %s",
-			took.Round(time.Millisecond), st.gatewayConfig().requestDeadline, margin, r)
+			took.Round(time.Millisecond), st.gatewayConfig().RequestDeadline, margin, r)
 	}
 	return nil
 }
@@ -142,13 +75,13 @@ var digits = regexp.MustCompile(`^[0-9]+$`)
 // --unavailable-retry-after (rounded up).
 func (st *scenario) checkRetryAfter(r *response) error {
 	ra := r.header.Get("Retry-After")
-	want := st.gatewayConfig().retryAfterSeconds()
+	want := st.gatewayConfig().RetryAfterSeconds()
 	if !digits.MatchString(ra) {
 		return fmt.Errorf("a 503 must tell the sender when to come back in whole seconds, but Retry-After is %q: %s", ra, r)
 	}
 	if n, _ := strconv.Atoi(ra); n != want {
 		return fmt.Errorf("Retry-After is %s seconds, but the gateway's --unavailable-retry-after is %s (%d seconds): %s",
-			ra, st.gatewayConfig().unavailableRetryAfter, want, r)
+			ra, st.gatewayConfig().UnavailableRetryAfter, want, r)
 	}
 	return nil
 }

@@ -26,7 +26,7 @@ func ownControlPlane(ctx context.Context) error {
 	if st.ownGW || st.am != nil {
 		return fmt.Errorf("a control plane of the scenario's own must be the scenario's first step")
 	}
-	d, err := st.h.StartDedicated(ctx, st.ns, "--shutdown-delay=1s")
+	d, err := st.h.StartDedicated(ctx, st.ns, drains)
 	if err != nil {
 		return err
 	}

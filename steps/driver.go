@@ -8,6 +8,7 @@ import (
 	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubernaut/gateway-contract/support/faultproxy"
+	"github.com/kubernaut/gateway-contract/support/gatewayconf"
 	"github.com/kubernaut/gateway-contract/support/harness"
 )
 
@@ -28,6 +29,11 @@ import (
 // gatewayDriver is the gateway a scenario sends to.
 type gatewayDriver interface {
 	URL() string
+	// Config is the gateway's configuration, whose bounds the steps assert.
+	Config() gatewayconf.Config
+	// Credentials are the bearer tokens the gateway was given for the API server: one for a
+	// process, one per container (each is bound to the Pod as a kubelet's would be).
+	Credentials() ([]string, error)
 	// LogLines are the gateway's log lines that contain filter; a deployed gateway's log is not
 	// the suite's to read, and its one line says so.
 	LogLines(filter string) []string
@@ -59,6 +65,8 @@ type clusterView struct {
 // launched is a gateway the suite started, behind its fault proxy.
 type launched struct{ g *harness.Gateway }
 
+func (l launched) Config() gatewayconf.Config                   { return l.g.Config }
+func (l launched) Credentials() ([]string, error)               { return l.g.Credentials(), nil }
 func (l launched) URL() string                                  { return l.g.Process.URL() }
 func (l launched) LogLines(filter string) []string              { return l.g.LogLines(filter) }
 func (l launched) Faults() (faultDriver, error)                 { return l.g.Proxy, nil }
@@ -68,9 +76,14 @@ func (l launched) Exited() <-chan struct{}                      { return l.g.Pro
 func (l launched) ExitErr() error                               { return l.g.Process.ExitErr() }
 
 // deployed is a gateway the suite did not launch (E2E_GATEWAY_URL): it can only be sent to.
-type deployed struct{ url string }
+type deployed struct {
+	url    string
+	config gatewayconf.Config
+}
 
-func (d deployed) URL() string { return d.url }
+func (d deployed) Config() gatewayconf.Config   { return d.config }
+func (deployed) Credentials() ([]string, error) { return nil, harness.ErrContractMode }
+func (d deployed) URL() string                  { return d.url }
 func (deployed) LogLines(string) []string {
 	return []string{"(a deployed gateway, E2E_GATEWAY_URL: its log is where it is deployed)"}
 }
@@ -83,7 +96,7 @@ func (deployed) ExitErr() error                      { return harness.ErrContrac
 // runGateway is the run's shared gateway: launched, or deployed in contract mode.
 func runGateway(h *harness.Harness) gatewayDriver {
 	if h.Gateway == nil {
-		return deployed{url: h.GatewayURL}
+		return deployed{url: h.GatewayURL, config: h.DeployedConfig}
 	}
 	return launched{h.Gateway}
 }

@@ -218,7 +218,7 @@ func backoffGrew(ctx context.Context) error {
 	}
 	cfg := st.gatewayConfig()
 	for i, gap := range gaps {
-		step := cfg.backoffCeiling(i + 1)
+		step := cfg.BackoffCeiling(i + 1)
 		if gap < step/2 || gap > step+retryTimingMargin {
 			return fmt.Errorf("the wait after failure %d was %s; the retry policy waits between %s and %s (plus %s for the call): waits %v",
 				i+1, gap.Round(time.Millisecond), step/2, step, retryTimingMargin, gaps)
@@ -229,14 +229,14 @@ func backoffGrew(ctx context.Context) error {
 	// gap longer than its step is scheduling delay on a loaded machine: it is allowed for when
 	// the next gap is compared with it (with 15ms, or a fifth of the gap, of noise besides).
 	for i := 1; i < len(gaps); i++ {
-		late := max(0, gaps[i-1]-cfg.backoffCeiling(i))
+		late := max(0, gaps[i-1]-cfg.BackoffCeiling(i))
 		if gaps[i] < gaps[i-1]-late-max(15*time.Millisecond, gaps[i-1]/5) {
 			return fmt.Errorf("expected growing waits between retries, got %v", gaps)
 		}
 	}
 	// The last wait is at least twice the longest the first may be: the backoff grew.
-	if len(gaps) < 3 || gaps[len(gaps)-1] < 2*cfg.backoffCeiling(1) {
-		return fmt.Errorf("expected the last wait to be at least twice the first step (%s), got %v", cfg.backoffCeiling(1), gaps)
+	if len(gaps) < 3 || gaps[len(gaps)-1] < 2*cfg.BackoffCeiling(1) {
+		return fmt.Errorf("expected the last wait to be at least twice the first step (%s), got %v", cfg.BackoffCeiling(1), gaps)
 	}
 	return nil
 }
@@ -254,7 +254,7 @@ func waitedAtLeast(ctx context.Context, seconds int) error {
 	if gap < asked {
 		return fmt.Errorf("the API asked for a retry after %ds, but the gateway tried again after %s", seconds, gap)
 	}
-	if bound := max(asked, st.gatewayConfig().backoffCeiling(1)) + retryTimingMargin; gap > bound {
+	if bound := max(asked, st.gatewayConfig().BackoffCeiling(1)) + retryTimingMargin; gap > bound {
 		return fmt.Errorf("the API asked for a retry after %ds, but the gateway waited %s: longer than asked (bound %s)", seconds, gap.Round(time.Millisecond), bound)
 	}
 	return nil

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/cucumber/godog"
+
+	"github.com/kubernaut/gateway-contract/support/gatewayconf"
 )
 
 // Steps about running the gateway: its own gateway for scenarios that disturb it, health,
@@ -28,9 +30,14 @@ func registerOperationSteps(sc *godog.ScenarioContext) {
 	registerAccessSteps(sc)
 }
 
-// dedicatedShutdownDelay is the dedicated gateways' --shutdown-delay: how long /readyz answers 503
-// after SIGTERM before the server stops listening and drains what is in flight.
+// dedicatedShutdownDelay is the dedicated gateways' shutdown delay: how long /readyz answers 503
+// after SIGTERM before the server stops listening and drains what is in flight, as it would while
+// a Service drops the endpoint (the shared gateway does not need it). Two seconds, so that a probe
+// every 50 ms sees it even on a machine short of CPU (make flake LOAD=1).
 const dedicatedShutdownDelay = 2 * time.Second
+
+// drains is the premise of every dedicated gateway: it drains for dedicatedShutdownDelay.
+func drains(c *gatewayconf.Config) { c.ShutdownDelay = dedicatedShutdownDelay }
 
 // sigtermKey holds, in the context of the steps that follow, when the scenario told its gateway
 // to stop.
@@ -38,36 +45,41 @@ type sigtermKey struct{}
 
 func dedicatedGateway(ctx context.Context) error { return state(ctx).startDedicated(ctx) }
 
-// dedicatedGatewayPatient is for a scenario whose gateway must outlast a long, deliberately slow
-// request; the bounds it asserts follow the flags it sets.
-func dedicatedGatewayPatient(ctx context.Context, deadline, callTimeout int) error {
-	return state(ctx).startDedicated(ctx, fmt.Sprintf("--request-deadline=%ds", deadline), fmt.Sprintf("--api-call-timeout=%ds", callTimeout))
+// patient is a gateway that waits up to deadline seconds for all the API work of a request, and
+// callTimeout seconds for one call: for a scenario whose gateway must outlast a long,
+// deliberately slow request.
+func patient(deadline, callTimeout int) gatewayconf.Premise {
+	return func(c *gatewayconf.Config) {
+		c.RequestDeadline = time.Duration(deadline) * time.Second
+		c.APICallTimeout = time.Duration(callTimeout) * time.Second
+	}
 }
 
-// dedicatedGatewayPatientDrain is a patient gateway whose drain on shutdown (--shutdown-timeout,
-// 15 s in the suite) must outlast its request deadline, or the drain, not the deadline, would end
-// a slow request in flight.
+// dedicatedGatewayPatient is for a scenario whose gateway must outlast a long, deliberately slow
+// request; the bounds it asserts follow its premise.
+func dedicatedGatewayPatient(ctx context.Context, deadline, callTimeout int) error {
+	return state(ctx).startDedicated(ctx, patient(deadline, callTimeout))
+}
+
+// dedicatedGatewayPatientDrain is a patient gateway whose drain on shutdown (15 s in the suite)
+// must outlast its request deadline, or the drain, not the deadline, would end a slow request in
+// flight.
 func dedicatedGatewayPatientDrain(ctx context.Context, deadline, callTimeout, shutdownTimeout int) error {
 	if shutdownTimeout <= deadline {
 		return fmt.Errorf("a shutdown timeout of %d s would end the drain before a request deadline of %d s: give it more", shutdownTimeout, deadline)
 	}
-	return state(ctx).startDedicated(ctx, fmt.Sprintf("--request-deadline=%ds", deadline), fmt.Sprintf("--api-call-timeout=%ds", callTimeout),
-		fmt.Sprintf("--shutdown-timeout=%ds", shutdownTimeout))
+	return state(ctx).startDedicated(ctx, patient(deadline, callTimeout),
+		func(c *gatewayconf.Config) { c.ShutdownTimeout = time.Duration(shutdownTimeout) * time.Second })
 }
 
-func (st *scenario) startDedicated(ctx context.Context, extra ...string) error {
-	// Readiness must visibly fail for a moment after SIGTERM, as it would while a Service drops
-	// the endpoint; the shared gateway does not need that delay. Two seconds, so that a probe
-	// every 50 ms sees it even on a machine short of CPU (make flake LOAD=1).
+func (st *scenario) startDedicated(ctx context.Context, premises ...gatewayconf.Premise) error {
 	if st.am != nil {
 		return fmt.Errorf("the dedicated gateway must come before the Alertmanager, which sends to the gateway it found")
 	}
-	args := append([]string{"--shutdown-delay=" + dedicatedShutdownDelay.String()}, extra...)
-	gw, err := st.h.StartGateway(ctx, st.ns, args...)
+	gw, err := st.h.StartGateway(ctx, st.ns, append([]gatewayconf.Premise{drains}, premises...)...)
 	if err != nil {
 		return err
 	}
-	st.gwArgs = args
 	st.undo.Push("the dedicated gateway", func(context.Context) error { return gw.Stop() })
 	st.gw, st.ownGW = launched{gw}, true
 	return nil
@@ -227,9 +239,9 @@ func inflightAnswered(ctx context.Context, code int) error {
 		if err := st.checkAnswer(resp); err != nil {
 			return err
 		}
-		if stopped, ok := ctx.Value(sigtermKey{}).(time.Time); ok && resp.at.Sub(stopped) < dedicatedShutdownDelay {
+		if stopped, ok := ctx.Value(sigtermKey{}).(time.Time); ok && resp.at.Sub(stopped) < st.gatewayConfig().ShutdownDelay {
 			return fmt.Errorf("the answer came %s after SIGTERM, within the shutdown delay of %s, before the gateway stopped listening: "+
-				"it was not in flight when the server drained its requests; slow the API down further", resp.at.Sub(stopped).Round(time.Millisecond), dedicatedShutdownDelay)
+				"it was not in flight when the server drained its requests; slow the API down further", resp.at.Sub(stopped).Round(time.Millisecond), st.gatewayConfig().ShutdownDelay)
 		}
 		return nil
 	case <-time.After(st.bounds().Request):

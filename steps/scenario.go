@@ -39,7 +39,6 @@ type scenario struct {
 	gw       gatewayDriver // the gateway the scenario sends to
 	on       clusterView   // the cluster that gateway writes to
 	ownGW    bool          // gw is a dedicated gateway that this scenario stops
-	gwArgs   []string      // the flags the scenario gave its dedicated gateway
 	requests int
 
 	mu              sync.Mutex

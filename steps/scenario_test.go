@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/kubernaut/gateway-contract/support/faultproxy"
+	"github.com/kubernaut/gateway-contract/support/gatewayconf"
 	"github.com/kubernaut/gateway-contract/support/harness"
-	"github.com/kubernaut/gateway-contract/support/settings"
 )
 
 // TestAFaultThatNeverFiresFailsTheScenario checks the safety net the After hook applies: an injected
@@ -83,30 +83,6 @@ func TestDeployedGatewayRefusesWhatNeedsControl(t *testing.T) {
 	}
 }
 
-// TestGatewayConfigFollowsTheFlagsInOrder: the bounds a scenario asserts come from its gateway's
-// flags as the gateway reads them: the suite's, E2E_GATEWAY_ARGS, then the scenario's own.
-func TestGatewayConfigFollowsTheFlagsInOrder(t *testing.T) {
-	tests := []struct {
-		name         string
-		scenario     []string
-		env          []string
-		wantDeadline time.Duration
-	}{
-		{name: "suite", wantDeadline: 5 * time.Second},
-		{name: "scenario", scenario: []string{"--request-deadline=10s"}, wantDeadline: 10 * time.Second},
-		{name: "environment", env: []string{"--request-deadline=7s"}, wantDeadline: 7 * time.Second},
-		{name: "scenario wins over environment", scenario: []string{"--request-deadline=10s"}, env: []string{"--request-deadline=7s"}, wantDeadline: 10 * time.Second},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			st := &scenario{h: &harness.Harness{Settings: settings.Settings{GatewayArgs: tc.env}}, gwArgs: tc.scenario}
-			if got := st.gatewayConfig().requestDeadline; got != tc.wantDeadline {
-				t.Errorf("request deadline = %s, want %s", got, tc.wantDeadline)
-			}
-		})
-	}
-}
-
 // TestRedeliversOnOverloadOnlyWhereTheScenarioCausedNothing: the suite redelivers a 503 of an
 // overloaded API like Alertmanager would, but never where a 503 is what the scenario is about.
 func TestRedeliversOnOverloadOnlyWhereTheScenarioCausedNothing(t *testing.T) {
@@ -139,6 +115,7 @@ func TestRedeliversOnOverloadOnlyWhereTheScenarioCausedNothing(t *testing.T) {
 				st = &scenario{}
 			}
 			st.h = &harness.Harness{}
+			st.gw = deployed{config: gatewayconf.Config{UnavailableRetryAfter: time.Second}}
 			if got := st.redeliversOnOverload(tc.resp); got != tc.want {
 				t.Errorf("redeliversOnOverload() = %t, want %t", got, tc.want)
 			}

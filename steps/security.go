@@ -222,7 +222,7 @@ func refusedWithinCacheLifetime(ctx context.Context) error {
 		return fmt.Errorf("no permission was revoked in this scenario")
 	}
 	ttl := st.h.Settings.AuthzCacheTTL
-	bound := ttl + st.gatewayConfig().requestDeadline + st.bounds().AnswerMargin // the lifetime, then one answer
+	bound := ttl + st.gatewayConfig().RequestDeadline + st.bounds().AnswerMargin // the lifetime, then one answer
 	n := 0
 	err := st.bounds().Until(ctx, bound, "a 403 for the revoked sender", func(ctx context.Context) (bool, string, error) {
 		n++

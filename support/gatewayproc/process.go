@@ -31,9 +31,25 @@ type Options struct {
 	Bounds poll.Bounds
 }
 
-// Process is a running gateway.
+// Runner is how a gateway runs: a host process (Start) or a container (support/gatewayctr).
+// Process watches either the same way, through its log and its readiness endpoint, so every
+// scenario runs unchanged on both.
+type Runner interface {
+	// Run starts the gateway and returns its log stream (stderr), which ends when it exits.
+	Run(ctx context.Context) (io.ReadCloser, error)
+	// Signal sends sig: SIGTERM for a graceful stop, SIGKILL for a crash.
+	Signal(sig syscall.Signal) error
+	// Wait blocks until the gateway has exited and returns its exit error (nil: exit code 0).
+	Wait() error
+	// String names it in messages: "pid 1234", "container 1a2b3c4d5e6f".
+	String() string
+	// Pid is the host's pid of the gateway (a container's first process), for reports.
+	Pid() int
+}
+
+// Process is a running gateway, whatever runs it.
 type Process struct {
-	cmd     *exec.Cmd
+	r       Runner
 	bounds  poll.Bounds
 	url     string
 	done    chan struct{}
@@ -43,47 +59,76 @@ type Process struct {
 	lines []string
 }
 
-// Start launches the gateway on a free loopback port, reads the port from its "listening" log
-// line, and waits until /readyz answers 200.
-func Start(ctx context.Context, o Options) (*Process, error) {
-	if o.Bounds.GatewayStart <= 0 {
-		o.Bounds = poll.Defaults()
+// execRunner runs the gateway as a host process in its own process group.
+type execRunner struct{ cmd *exec.Cmd }
+
+func (e *execRunner) Run(context.Context) (io.ReadCloser, error) {
+	stderr, err := e.cmd.StderrPipe()
+	if err != nil {
+		return nil, fmt.Errorf("piping the gateway's log: %w", err)
 	}
+	e.cmd.Stdout = io.Discard
+	if err := e.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting the gateway %s: %w", e.cmd.Path, err)
+	}
+	return stderr, nil
+}
+
+func (e *execRunner) Signal(sig syscall.Signal) error {
+	if sig == syscall.SIGKILL { // the whole group: nothing the gateway started outlives it
+		return syscall.Kill(-e.cmd.Process.Pid, sig)
+	}
+	return e.cmd.Process.Signal(sig)
+}
+
+func (e *execRunner) Wait() error    { return e.cmd.Wait() }
+func (e *execRunner) String() string { return fmt.Sprintf("pid %d", e.cmd.Process.Pid) }
+func (e *execRunner) Pid() int       { return e.cmd.Process.Pid }
+
+// Start launches the gateway as a host process on a free loopback port, reads the port from its
+// "listening" log line, and waits until /readyz answers 200.
+func Start(ctx context.Context, o Options) (*Process, error) {
 	args := append([]string{"--listen=127.0.0.1:0", "--kubeconfig=" + o.Kubeconfig}, o.Args...)
 	cmd := exec.Command(o.Binary, args...)
 	cmd.Env = os.Environ()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	stderr, err := cmd.StderrPipe()
+	return StartWith(ctx, &execRunner{cmd: cmd}, o.Bounds)
+}
+
+// StartWith runs the gateway with r (which must make it listen on a free loopback port, or the
+// one a restart keeps), reads its address from its "listening" log line, and waits until
+// /readyz answers 200. On failure the gateway is killed and the error carries its log's tail.
+func StartWith(ctx context.Context, r Runner, bounds poll.Bounds) (*Process, error) {
+	if bounds.GatewayStart <= 0 {
+		bounds = poll.Defaults()
+	}
+	stderr, err := r.Run(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("piping the gateway's log: %w", err)
+		return nil, err
 	}
-	cmd.Stdout = io.Discard
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting the gateway %s: %w", o.Binary, err)
-	}
-	p := &Process{cmd: cmd, bounds: o.Bounds, done: make(chan struct{})}
+	p := &Process{r: r, bounds: bounds, done: make(chan struct{})}
 	addr := make(chan string, 1)
 	logDone := make(chan struct{})
 	go func() { p.readLog(stderr, addr); close(logDone) }()
 	// Wait closes the pipe, so it must come after the log is read to its end: the last lines
 	// (a crash, the shutdown) are the ones a failure message needs.
-	go func() { <-logDone; p.waitErr = cmd.Wait(); close(p.done) }()
+	go func() { <-logDone; p.waitErr = r.Wait(); close(p.done) }()
 
-	timer := time.NewTimer(o.Bounds.GatewayStart)
+	timer := time.NewTimer(bounds.GatewayStart)
 	defer timer.Stop()
 	select {
 	case a := <-addr:
-		p.url = "http://" + a
+		p.url = a
 	case <-p.done:
-		return nil, fmt.Errorf("the gateway exited before it listened (%v); its log:\n%s", p.waitErr, p.tail(20))
+		return nil, fmt.Errorf("the gateway (%s) exited before it listened (%v); its log:\n%s", r, p.waitErr, p.tail(20))
 	case <-timer.C:
 		p.kill()
-		return nil, fmt.Errorf("the gateway did not log its listening address within %s; its log:\n%s", o.Bounds.GatewayStart, p.tail(20))
+		return nil, fmt.Errorf("the gateway (%s) did not log its listening address within %s; its log:\n%s", r, bounds.GatewayStart, p.tail(20))
 	case <-ctx.Done():
 		p.kill()
 		return nil, fmt.Errorf("starting the gateway: %w", ctx.Err())
 	}
-	if err := p.WaitReady(ctx, o.Bounds.GatewayStart, http.StatusOK); err != nil {
+	if err := p.WaitReady(ctx, bounds.GatewayStart, http.StatusOK); err != nil {
 		p.kill()
 		return nil, err
 	}
@@ -100,23 +145,39 @@ func (p *Process) readLog(r io.Reader, addr chan<- string) {
 		p.lines = append(p.lines, line)
 		p.mu.Unlock()
 		if !sent {
-			var rec struct {
-				Msg  string `json:"msg"`
-				Addr string `json:"addr"`
-			}
-			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "listening" && rec.Addr != "" {
-				addr <- rec.Addr
+			if u, ok := listeningURL(line); ok {
+				addr <- u
 				sent = true
 			}
 		}
 	}
 }
 
+// listeningURL reads the gateway's base URL from its "listening" log line: the address, and the
+// scheme when the line names one (http otherwise).
+func listeningURL(line string) (string, bool) {
+	var rec struct {
+		Msg    string `json:"msg"`
+		Addr   string `json:"addr"`
+		Scheme string `json:"scheme"`
+	}
+	if json.Unmarshal([]byte(line), &rec) != nil || rec.Msg != "listening" || rec.Addr == "" {
+		return "", false
+	}
+	if rec.Scheme == "" {
+		rec.Scheme = "http"
+	}
+	return rec.Scheme + "://" + rec.Addr, true
+}
+
 // URL is the gateway's base URL, e.g. http://127.0.0.1:41234.
 func (p *Process) URL() string { return p.url }
 
-// Pid identifies the process, for logs.
-func (p *Process) Pid() int { return p.cmd.Process.Pid }
+// Pid is the host's pid of the gateway, for reports.
+func (p *Process) Pid() int { return p.r.Pid() }
+
+// String names what runs the gateway, for logs: "pid 1234", "container 1a2b3c4d5e6f".
+func (p *Process) String() string { return p.r.String() }
 
 // LogLines returns the log lines that contain every one of the given substrings (all lines when
 // none are given). Scenarios pass their namespace to get the lines that belong to them.
@@ -181,8 +242,12 @@ func Probe(ctx context.Context, baseURL, path string) (int, error) {
 
 // Signal sends sig to the gateway, e.g. SIGTERM to test graceful shutdown.
 func (p *Process) Signal(sig os.Signal) error {
-	if err := p.cmd.Process.Signal(sig); err != nil {
-		return fmt.Errorf("signalling the gateway (pid %d): %w", p.Pid(), err)
+	s, ok := sig.(syscall.Signal)
+	if !ok {
+		return fmt.Errorf("signalling the gateway (%s): %v is not a POSIX signal", p.r, sig)
+	}
+	if err := p.r.Signal(s); err != nil {
+		return fmt.Errorf("signalling the gateway (%s): %w", p.r, err)
 	}
 	return nil
 }
@@ -208,7 +273,7 @@ func (p *Process) Stop(timeout time.Duration) error {
 		return nil
 	case <-time.After(timeout):
 		p.kill()
-		return fmt.Errorf("the gateway (pid %d) did not stop within %s of SIGTERM and was killed", p.Pid(), timeout)
+		return fmt.Errorf("the gateway (%s) did not stop within %s of SIGTERM and was killed", p.r, timeout)
 	}
 }
 
@@ -216,6 +281,6 @@ func (p *Process) Stop(timeout time.Duration) error {
 func (p *Process) Kill() { p.kill() }
 
 func (p *Process) kill() {
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	_ = p.r.Signal(syscall.SIGKILL)
 	<-p.done
 }

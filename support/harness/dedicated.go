@@ -11,9 +11,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/kubernaut/gateway-contract/support/cluster"
+	"github.com/kubernaut/gateway-contract/support/gatewayconf"
 	"github.com/kubernaut/gateway-contract/support/gatewayproc"
 	"github.com/kubernaut/gateway-contract/support/lifecycle"
 	"github.com/kubernaut/gateway-contract/support/repo"
+	"github.com/kubernaut/gateway-contract/support/settings"
 )
 
 // Dedicated is a control plane of a scenario's own, in a container, with the CRD, the gateway's
@@ -33,12 +35,12 @@ type Dedicated struct {
 }
 
 // StartDedicated starts a Dedicated; Stop releases all of it (also after a failed start).
-func (h *Harness) StartDedicated(ctx context.Context, name string, extra ...string) (*Dedicated, error) {
+func (h *Harness) StartDedicated(ctx context.Context, name string, premises ...gatewayconf.Premise) (*Dedicated, error) {
 	if h.Settings.ContractMode() {
 		return nil, ErrContractMode
 	}
 	d := &Dedicated{}
-	var identity *gatewayproc.Identity
+	target := &gatewayTarget{}
 	err := lifecycle.Setup(ctx, []lifecycle.Stage{
 		{Name: "container cluster", Run: func(ctx context.Context, undo *lifecycle.Stack) error {
 			p, err := cluster.FromEnv(func(k string) string {
@@ -61,6 +63,7 @@ func (h *Harness) StartDedicated(ctx context.Context, name string, extra ...stri
 			}
 			d.Cluster, d.admin = cc, cc.RESTConfig()
 			d.admin.QPS, d.admin.Burst = float32(h.Settings.ClientQPS), h.Settings.ClientBurst
+			target.admin = d.admin
 			return nil
 		}},
 		{Name: "clients", Run: func(context.Context, *lifecycle.Stack) error {
@@ -81,17 +84,28 @@ func (h *Harness) StartDedicated(ctx context.Context, name string, extra ...stri
 		}},
 		// The cluster goes away as a whole: what these stages create needs no undo of its own.
 		{Name: "identities", Run: func(ctx context.Context, _ *lifecycle.Stack) error {
-			var err error
-			if identity, err = gatewayproc.SetupIdentity(ctx, d.admin, nil); err != nil {
-				return err
+			if h.Settings.GatewayRuntime == settings.RuntimeContainer {
+				var gone lifecycle.Stack // the cluster goes away as a whole
+				dep, err := h.deployGateway(ctx, d.admin, d.Kube, &gone)
+				if err != nil {
+					return err
+				}
+				target.deployment = dep
+			} else {
+				identity, err := gatewayproc.SetupIdentity(ctx, d.admin, nil)
+				if err != nil {
+					return err
+				}
+				target.token = identity.Token
 			}
+			var err error
 			if d.Sender, err = gatewayproc.SetupSender(ctx, d.admin, h.gatewayNamespace(), SenderServiceAccount, nil); err != nil {
 				return err
 			}
 			return gatewayproc.EnsureNamespace(ctx, d.Kube, h.Settings.FallbackNamespace, nil)
 		}},
 		{Name: "gateway", Run: func(ctx context.Context, undo *lifecycle.Stack) error {
-			g, err := h.startGatewayOn(ctx, name, d.admin, identity.Token, extra...)
+			g, err := h.startGatewayOn(ctx, name, target, premises...)
 			if err != nil {
 				return err
 			}

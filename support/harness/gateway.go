@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
+	"net/url"
+	"time"
 
 	"k8s.io/client-go/rest"
 
 	"github.com/kubernaut/gateway-contract/support/faultproxy"
+	"github.com/kubernaut/gateway-contract/support/gatewayconf"
 	"github.com/kubernaut/gateway-contract/support/gatewayproc"
 	"github.com/kubernaut/gateway-contract/support/lifecycle"
 	"github.com/kubernaut/gateway-contract/support/poll"
@@ -23,56 +23,61 @@ var ErrContractMode = errors.New("this scenario needs a gateway launched by the 
 
 // Gateway is one launched gateway and the fault proxy that is its only path to the API server.
 type Gateway struct {
-	Name    string
-	Proxy   *faultproxy.Proxy
+	Name  string
+	Proxy *faultproxy.Proxy
+	// Process is the running gateway: a host process or a container (E2E_GATEWAY_RUNTIME).
 	Process *gatewayproc.Process
+	// Config is what it runs with; the steps read the bounds they assert from it.
+	Config gatewayconf.Config
 
-	bounds   poll.Bounds
-	opts     gatewayproc.Options    // how the process was started, for Restart
-	replaced []*gatewayproc.Process // the processes Restart replaced, oldest first, for their logs
-	undo     lifecycle.Stack
+	bounds poll.Bounds
+	// stopGrace is how long a stop waits after SIGTERM before SIGKILL: the Pod template's
+	// terminationGracePeriodSeconds for a container, the suite's bound for a process.
+	stopGrace time.Duration
+	tokens    []string // the API tokens its processes were given
+	launch    launcher               // how it is run, for Restart
+	replaced  []*gatewayproc.Process // the processes Restart replaced, oldest first, for their logs
+	undo      lifecycle.Stack
 }
 
-// suiteArgs is the gateway's configuration in the suite: short backoffs so that resilience
-// scenarios take seconds, with the same shape as production (see docs/design.md).
-func (h *Harness) suiteArgs() []string {
-	args := []string{
-		"--fallback-namespace=" + h.Settings.FallbackNamespace,
-		"--retry-attempts=6",
-		"--retry-initial-backoff=50ms",
-		"--retry-max-backoff=800ms",
-		"--request-deadline=5s",
-		"--api-call-timeout=1s",
-		"--unavailable-retry-after=1s",
-		"--shutdown-timeout=15s",
-		"--log-level=debug",
-		// Short authorization caches (E2E_AUTHZ_CACHE_TTL), so that a revoked permission takes
-		// effect within seconds; the token cache keeps its production lifetime.
-		"--authz-allow-cache-ttl=" + h.Settings.AuthzCacheTTL.String(),
-		"--authz-deny-cache-ttl=1s",
+// GatewayConfig is the configuration of a gateway the suite launches with premises: the suite's
+// values, then E2E_GATEWAY_ARGS, then the premises. In contract mode it is the documented
+// defaults with E2E_GATEWAY_ARGS: what the deployed gateway is said to run with.
+func (h *Harness) GatewayConfig(premises ...gatewayconf.Premise) (gatewayconf.Config, error) {
+	base := gatewayconf.Suite(h.Settings.FallbackNamespace, h.Settings.AuthzCacheTTL)
+	if h.Settings.ContractMode() {
+		base = gatewayconf.Documented(h.Settings.FallbackNamespace)
+		premises = nil
 	}
-	return args
+	c, err := gatewayconf.Build(base, h.Settings.GatewayArgs, premises...)
+	if err != nil {
+		return gatewayconf.Config{}, fmt.Errorf("E2E_GATEWAY_ARGS: %w", err)
+	}
+	return c, nil
 }
 
-// StartGateway launches a gateway behind a new fault proxy, with the suite's flags, then
-// E2E_GATEWAY_ARGS, then extra (later flags win): what a scenario states of its own gateway is its
-// premise, so a user's override of the suite's configuration does not undo it. Scenarios that
-// take the whole API away, or stop the gateway, get one of their own so that the others are not
-// disturbed. Whatever it starts is stopped again when it fails half-way, and by Stop.
-func (h *Harness) StartGateway(ctx context.Context, name string, extra ...string) (*Gateway, error) {
+// StartGateway launches a gateway behind a new fault proxy, configured by GatewayConfig(premises):
+// what a scenario states of its own gateway is its premise, so a user's override of the suite's
+// configuration does not undo it. Scenarios that take the whole API away, or stop the gateway,
+// get one of their own so that the others are not disturbed. Whatever it starts is stopped again
+// when it fails half-way, and by Stop.
+func (h *Harness) StartGateway(ctx context.Context, name string, premises ...gatewayconf.Premise) (*Gateway, error) {
 	if h.Settings.ContractMode() {
 		return nil, ErrContractMode
 	}
-	return h.startGatewayOn(ctx, name, h.admin, h.Identity.Token, extra...)
+	return h.startGatewayOn(ctx, name, h.target, premises...)
 }
 
-// startGatewayOn launches a gateway whose fault proxy leads to the API server of admin, with the
-// gateway's ServiceAccount token of that cluster.
-func (h *Harness) startGatewayOn(ctx context.Context, name string, admin *rest.Config, token string, extra ...string) (*Gateway, error) {
-	g := &Gateway{Name: name, bounds: h.Settings.Timeouts}
-	err := lifecycle.Setup(ctx, []lifecycle.Stage{
+// startGatewayOn launches a gateway whose fault proxy leads to the API server of target.
+func (h *Harness) startGatewayOn(ctx context.Context, name string, target *gatewayTarget, premises ...gatewayconf.Premise) (*Gateway, error) {
+	cfg, err := h.GatewayConfig(premises...)
+	if err != nil {
+		return nil, err
+	}
+	g := &Gateway{Name: name, Config: cfg, bounds: h.Settings.Timeouts, stopGrace: h.Settings.Timeouts.GatewayStop}
+	err = lifecycle.Setup(ctx, []lifecycle.Stage{
 		{Name: "fault proxy", Run: func(ctx context.Context, undo *lifecycle.Stack) error {
-			opts, err := faultproxy.OptionsFromREST(admin)
+			opts, err := faultproxy.OptionsFromREST(target.admin)
 			if err != nil {
 				return err
 			}
@@ -85,25 +90,18 @@ func (h *Harness) startGatewayOn(ctx context.Context, name string, admin *rest.C
 			undo.Push("the fault proxy", func(context.Context) error { return g.Proxy.Close() })
 			return nil
 		}},
-		{Name: "process", Run: func(ctx context.Context, undo *lifecycle.Stack) error {
-			kubeconfig := filepath.Join(h.workDir, fmt.Sprintf("kubeconfig-%s-%p", name, g))
-			if err := gatewayproc.WriteKubeconfig(kubeconfig, g.Proxy.URL(), g.Proxy.CAData(), token); err != nil {
+		{Name: h.Settings.GatewayRuntime, Run: func(ctx context.Context, undo *lifecycle.Stack) error {
+			var err error
+			if g.launch, err = h.newLauncher(ctx, name, target, g, undo); err != nil {
 				return err
 			}
-			undo.Push("the kubeconfig "+kubeconfig, func(context.Context) error { return os.Remove(kubeconfig) })
-			g.opts = gatewayproc.Options{
-				Binary:     h.binary,
-				Kubeconfig: kubeconfig,
-				Args:       append(append(h.suiteArgs(), h.Settings.GatewayArgs...), extra...),
-				Bounds:     h.Settings.Timeouts,
-			}
-			p, err := gatewayproc.Start(ctx, g.opts)
-			if err != nil {
+			if g.Process, err = g.launch(ctx, ""); err != nil {
 				return err
 			}
-			g.Process = p
 			// The undo stops whichever process is current: Restart replaces it.
-			undo.Push("the gateway process", func(context.Context) error { return g.Process.Stop(h.Settings.Timeouts.GatewayStop) })
+			undo.Push("the gateway "+h.Settings.GatewayRuntime, func(context.Context) error {
+				return g.Process.Stop(g.stopGrace)
+			})
 			return nil
 		}},
 	}, &g.undo, nil)
@@ -113,20 +111,32 @@ func (h *Harness) startGatewayOn(ctx context.Context, name string, admin *rest.C
 	return g, nil
 }
 
+// gatewayTarget is a cluster a gateway can be launched against: its administrator's
+// configuration, and what the runtime needs of it (see newLauncher).
+type gatewayTarget struct {
+	admin *rest.Config
+	// token is the gateway ServiceAccount's token, for a process's kubeconfig.
+	token string
+	// deployment is the applied Deployment whose Pod template a container runs.
+	deployment *deployment
+}
+
 // Restart replaces the gateway process by a new one on the same address, behind the same proxy,
-// with the same flags, as a deployment's restart would: kill=false stops it with SIGTERM (a
-// rolling restart), kill=true with SIGKILL (a crash). Senders keep the URL they had. The new
+// with the same configuration, as a deployment's restart would: kill=false stops it with SIGTERM
+// (a rolling restart), kill=true with SIGKILL (a crash). Senders keep the URL they had. The new
 // process is ready (/readyz 200) when Restart returns.
 func (g *Gateway) Restart(ctx context.Context, kill bool) error {
 	old := g.Process
 	if kill {
 		old.Kill()
-	} else if err := old.Stop(g.bounds.GatewayStop); err != nil {
+	} else if err := old.Stop(g.stopGrace); err != nil {
 		return fmt.Errorf("gateway %s: stopping it for a restart: %w", g.Name, err)
 	}
-	opts := g.opts
-	opts.Args = append(append([]string{}, opts.Args...), "--listen="+strings.TrimPrefix(old.URL(), "http://"))
-	p, err := gatewayproc.Start(ctx, opts)
+	u, err := url.Parse(old.URL())
+	if err != nil {
+		return fmt.Errorf("gateway %s: its address %q: %w", g.Name, old.URL(), err)
+	}
+	p, err := g.launch(ctx, u.Host)
 	if err != nil {
 		return fmt.Errorf("gateway %s: restarting it on %s: %w", g.Name, old.URL(), err)
 	}
@@ -134,6 +144,9 @@ func (g *Gateway) Restart(ctx context.Context, kill bool) error {
 	g.Process = p
 	return nil
 }
+
+// Credentials are the bearer tokens the gateway's processes were given for the API server.
+func (g *Gateway) Credentials() []string { return append([]string(nil), g.tokens...) }
 
 // LogLines are the log lines containing filter of every process this gateway has had, in order:
 // a restart does not lose the evidence of what happened before it.

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moby/moby/client"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -32,6 +33,7 @@ import (
 	"github.com/kubernaut/gateway-contract/gateway/api/v1alpha1"
 	"github.com/kubernaut/gateway-contract/support/alertmanager"
 	"github.com/kubernaut/gateway-contract/support/cluster"
+	"github.com/kubernaut/gateway-contract/support/gatewayconf"
 	"github.com/kubernaut/gateway-contract/support/gatewayproc"
 	"github.com/kubernaut/gateway-contract/support/lifecycle"
 	"github.com/kubernaut/gateway-contract/support/namespace"
@@ -63,6 +65,9 @@ type Harness struct {
 	Gateway *Gateway
 	// GatewayURL is where scenarios send signals.
 	GatewayURL string
+	// DeployedConfig is what a deployed gateway (contract mode) is said to run with: the
+	// documented defaults and E2E_GATEWAY_ARGS.
+	DeployedConfig gatewayconf.Config
 	// Identity is the gateway's ServiceAccount; its token is empty in contract mode.
 	Identity *gatewayproc.Identity
 	// Sender is the default signal sender: a real ServiceAccount token, bound cluster-wide to
@@ -75,7 +80,10 @@ type Harness struct {
 	Timings            Timings
 
 	admin   *rest.Config
-	binary  string
+	binary  string // the gateway binary, for the process runtime
+	image   string // the gateway image's tag in the Docker engine, for the container runtime
+	docker  *client.Client
+	target  *gatewayTarget // the run's cluster, as the shared gateway's target
 	workDir string
 	log     io.Writer
 	undo    lifecycle.Stack
@@ -119,6 +127,13 @@ func (h *Harness) stages() []lifecycle.Stage {
 	}
 	if h.Settings.ContractMode() {
 		return append(st, lifecycle.Stage{Name: "deployed gateway", Run: h.checkDeployedGateway})
+	}
+	if h.Settings.GatewayRuntime == settings.RuntimeContainer {
+		return append(st,
+			lifecycle.Stage{Name: "gateway image", Run: h.buildGateway},
+			lifecycle.Stage{Name: "gateway deployment", Run: h.setupDeployment},
+			lifecycle.Stage{Name: "gateway", Run: h.startSharedGateway},
+		)
 	}
 	return append(st,
 		lifecycle.Stage{Name: "gateway identity", Run: h.setupIdentity},
@@ -252,12 +267,34 @@ func (h *Harness) setupSender(ctx context.Context, undo *lifecycle.Stack) error 
 
 func (h *Harness) setupIdentity(ctx context.Context, undo *lifecycle.Stack) error {
 	var err error
-	h.Identity, err = gatewayproc.SetupIdentity(ctx, h.admin, undo)
+	if h.Identity, err = gatewayproc.SetupIdentity(ctx, h.admin, undo); err != nil {
+		return err
+	}
+	h.target = &gatewayTarget{admin: h.admin, token: h.Identity.Token}
+	return nil
+}
+
+// setupDeployment applies the shipped manifests for the container runtime: the gateway's
+// identity is then the Deployment's ServiceAccount, with the manifests' RBAC.
+func (h *Harness) setupDeployment(ctx context.Context, undo *lifecycle.Stack) error {
+	d, err := h.deployGateway(ctx, h.admin, h.Kube, undo)
+	if err != nil {
+		return err
+	}
+	h.target = &gatewayTarget{admin: h.admin, deployment: d}
+	h.Identity = d.identity()
+	// A token of the same kind the containers get, for the scenarios that ask the API server
+	// what the gateway's identity may do.
+	h.Identity.Token, err = d.token(ctx)
 	return err
 }
 
 func (h *Harness) checkDeployedGateway(ctx context.Context, _ *lifecycle.Stack) error {
 	h.GatewayURL = h.Settings.GatewayURL
+	var err error
+	if h.DeployedConfig, err = h.GatewayConfig(); err != nil {
+		return err
+	}
 	ns, name, _ := strings.Cut(h.Settings.GatewayServiceAccount, "/")
 	h.Identity = &gatewayproc.Identity{Namespace: ns, ServiceAccount: name} // no token: not ours to hold
 	return h.Settings.Timeouts.Until(ctx, h.Settings.Timeouts.Readiness, "the deployed gateway at "+h.GatewayURL+" to answer /readyz 200", func(ctx context.Context) (bool, string, error) {
@@ -312,6 +349,9 @@ func (h *Harness) buildGateway(ctx context.Context, undo *lifecycle.Stack) error
 	}
 	h.workDir = dir
 	undo.Push("the work directory "+dir, func(context.Context) error { return os.RemoveAll(dir) })
+	if h.Settings.GatewayRuntime == settings.RuntimeContainer {
+		return h.buildImage(ctx, undo)
+	}
 	if h.Settings.GatewayBinary != "" { // built beforehand (make mutation): launched as it is
 		h.binary = h.Settings.GatewayBinary
 		return nil
@@ -334,8 +374,8 @@ func (h *Harness) startSharedGateway(ctx context.Context, undo *lifecycle.Stack)
 	undo.Push("the shared gateway", func(context.Context) error { return g.Stop() })
 	h.Timings.GatewayStart = time.Since(begin)
 	h.GatewayURL = g.Process.URL()
-	fmt.Fprintf(h.log, "harness: gateway %s (pid %d) ready in %s, API through fault proxy %s\n",
-		h.GatewayURL, g.Process.Pid(), h.Timings.GatewayStart.Round(time.Millisecond), g.Proxy.URL())
+	fmt.Fprintf(h.log, "harness: gateway %s (%s) ready in %s, API through fault proxy %s\n",
+		h.GatewayURL, g.Process, h.Timings.GatewayStart.Round(time.Millisecond), g.Proxy.URL())
 	return nil
 }
 

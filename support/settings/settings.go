@@ -60,6 +60,12 @@ type Settings struct {
 	// binaries, and a coverage-instrumented one.
 	GatewayBinary string
 
+	// GatewayRuntime (E2E_GATEWAY_RUNTIME) is how the suite runs the gateways it launches:
+	// "process", a host process given a kubeconfig, or "container", the deployed form: the
+	// shipped image and manifests, the Pod template's container run as a kubelet would, on its
+	// in-cluster identity.
+	GatewayRuntime string
+
 	// AuthzCacheTTL (E2E_AUTHZ_CACHE_TTL) is how long the gateway caches an allowed permission:
 	// the suite starts its gateways with it (--authz-allow-cache-ttl), a deployed gateway must
 	// have it, and a revoked permission must take effect within it.
@@ -84,6 +90,12 @@ type Settings struct {
 
 // ContractMode reports whether the suite drives a deployed gateway it did not launch.
 func (s Settings) ContractMode() bool { return s.GatewayURL != "" }
+
+// The gateway runtimes (E2E_GATEWAY_RUNTIME).
+const (
+	RuntimeProcess   = "process"
+	RuntimeContainer = "container"
+)
 
 // Seed is the random order's seed (E2E_SEED, -godog.random); zero until the run picks one.
 func (s Settings) Seed() int64 { return s.Godog.Randomize }
@@ -147,6 +159,7 @@ func Bind(fs *flag.FlagSet) *Loader {
 	l.add("E2E_GATEWAY_ARGS", "e2e.gateway-args", false)
 	l.str(&s.GatewayBuildTags, "E2E_GATEWAY_BUILD_TAGS", "gateway-build-tags", "", "Go build tags of the launched gateway (test-only mutants)")
 	l.str(&s.GatewayBinary, "E2E_GATEWAY_BINARY", "gateway-binary", "", "a prebuilt gateway binary to launch instead of building gateway/cmd/gateway")
+	l.str(&s.GatewayRuntime, "E2E_GATEWAY_RUNTIME", "gateway-runtime", RuntimeProcess, "how launched gateways run: process (a host process) or container (the image and the Deployment's pod template)")
 	fs.DurationVar(&s.AuthzCacheTTL, "e2e.authz-cache-ttl", 2*time.Second, "the gateway's --authz-allow-cache-ttl: the bound of a revocation")
 	l.add("E2E_AUTHZ_CACHE_TTL", "e2e.authz-cache-ttl", false)
 	fs.Var(onOff{&s.KeepFailed}, "e2e.keep-failed", "keep a failed scenario's namespace (1/0)")
@@ -251,6 +264,12 @@ func (s *Settings) validate() error {
 	}
 	if s.GatewayBinary != "" && s.GatewayBuildTags != "" {
 		return fmt.Errorf("E2E_GATEWAY_BINARY=%q and E2E_GATEWAY_BUILD_TAGS=%q: a prebuilt binary is not built, so build tags cannot apply; set one of them", s.GatewayBinary, s.GatewayBuildTags)
+	}
+	if s.GatewayRuntime != RuntimeProcess && s.GatewayRuntime != RuntimeContainer {
+		return fmt.Errorf("E2E_GATEWAY_RUNTIME=%q: choose %s or %s", s.GatewayRuntime, RuntimeProcess, RuntimeContainer)
+	}
+	if s.GatewayRuntime == RuntimeContainer && s.GatewayBinary != "" {
+		return fmt.Errorf("E2E_GATEWAY_RUNTIME=container and E2E_GATEWAY_BINARY=%q: the container runtime runs the image built from the source, not a prebuilt binary", s.GatewayBinary)
 	}
 	for _, a := range s.GatewayArgs {
 		if !strings.HasPrefix(a, "--") {

@@ -22,24 +22,19 @@ import (
 
 	"github.com/kubernaut/gateway-contract/gateway/api/v1alpha1"
 	"github.com/kubernaut/gateway-contract/support/faultproxy"
+	"github.com/kubernaut/gateway-contract/support/gatewayconf"
 	"github.com/kubernaut/gateway-contract/support/gatewayproc"
 	"github.com/kubernaut/gateway-contract/support/harness"
 	"github.com/kubernaut/gateway-contract/support/namespace"
 )
 
-// gatewayArgs are the production values of the flags the suite shortens (docs/design.md), with
-// info logs: the benchmark measures the gateway as deployed. The client-go rate limits are left
-// at the gateway's defaults, which are part of what is measured.
-var gatewayArgs = []string{
-	"--log-level=info",
-	"--retry-attempts=5",
-	"--retry-initial-backoff=100ms",
-	"--retry-max-backoff=2s",
-	"--request-deadline=10s",
-	"--api-call-timeout=2s",
-	"--unavailable-retry-after=5s",
-	"--authz-allow-cache-ttl=30s",
-	"--authz-deny-cache-ttl=10s",
+// production is the gateway's documented defaults, with info logs: the benchmark measures the
+// gateway as deployed. The client-go rate limits are left at the gateway's defaults, which are
+// part of what is measured.
+func production(c *gatewayconf.Config) {
+	extra := c.Extra
+	*c = gatewayconf.Documented(c.FallbackNamespace)
+	c.Extra = extra
 }
 
 type bench struct {
@@ -150,7 +145,7 @@ func (b *bench) measure(ctx context.Context, rep *Report) error {
 		if !b.cfg.proxied {
 			continue
 		}
-		g, err := b.h.StartGateway(ctx, "loadbench", gatewayArgs...)
+		g, err := b.h.StartGateway(ctx, "loadbench", production)
 		if err != nil {
 			return err
 		}
@@ -199,10 +194,12 @@ func (b *bench) startDirect(ctx context.Context) (*gatewayproc.Process, error) {
 	if err := gatewayproc.WriteKubeconfig(kubeconfig, host.String(), ca, b.h.Identity.Token); err != nil {
 		return nil, err
 	}
-	args := append([]string{"--fallback-namespace=" + b.h.Settings.FallbackNamespace}, gatewayArgs...)
+	cfg, err := b.h.GatewayConfig(production)
+	if err != nil {
+		return nil, err
+	}
 	return gatewayproc.Start(ctx, gatewayproc.Options{
-		Binary: b.binary, Kubeconfig: kubeconfig, Bounds: b.h.Settings.Timeouts,
-		Args: append(args, b.h.Settings.GatewayArgs...),
+		Binary: b.binary, Kubeconfig: kubeconfig, Bounds: b.h.Settings.Timeouts, Args: cfg.Args(),
 	})
 }
 

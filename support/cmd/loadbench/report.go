@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/kubernaut/gateway-contract/support/gatewayconf"
 )
 
 // Report is perf.json.
@@ -77,7 +79,7 @@ func newReport(cfg config) *Report {
 	r.Settings.WarmupSeconds = cfg.win.warmup.Seconds()
 	r.Settings.DurationSeconds = cfg.win.duration.Seconds()
 	r.Settings.LatencyRequests = cfg.latencyN
-	r.Settings.GatewayArgs = gatewayArgs
+	r.Settings.GatewayArgs = gatewayconf.Documented("kubernaut-system").Args()
 	r.Machine = Machine{CPUs: runtime.NumCPU(), CPUModel: cpuModel(), LoadAverage: loadAverage(), Go: runtime.Version()}
 	r.Machine.Description = cfg.machine
 	if r.Machine.Description == "" {

@@ -1,0 +1,186 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/client"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/kubernaut/gateway-contract/support/deploy"
+	"github.com/kubernaut/gateway-contract/support/gatewayproc"
+	"github.com/kubernaut/gateway-contract/support/lifecycle"
+	"github.com/kubernaut/gateway-contract/support/repo"
+)
+
+// FieldManager is the suite's server-side apply field manager.
+const FieldManager = "gateway-contract-e2e"
+
+// deployment is gateway/config/default applied to one cluster: the Deployment's Pod template,
+// which the container runtime runs, and a Pod of it that the API server admitted, to which each
+// container's token is bound.
+type deployment struct {
+	kube      kubernetes.Interface
+	docker    *client.Client
+	image     string
+	namespace string
+	account   string
+	container corev1.Container
+	user      string
+	grace     time.Duration
+	pod       metav1.Object
+}
+
+// deployGateway renders gateway/config/default with the run's image, applies it with server-side
+// apply, and waits until the Deployment's ReplicaSet has created a Pod: the API server admitted
+// it under the namespace's Pod Security level. On a cluster without nodes the Pods stay Pending;
+// the suite runs their container itself. What the apply created, but the namespace and the CRD
+// (which the harness owns), is deleted through undo.
+func (h *Harness) deployGateway(ctx context.Context, admin *rest.Config, kube kubernetes.Interface, undo *lifecycle.Stack) (*deployment, error) {
+	dir, err := repo.Path("gateway", "config", "default")
+	if err != nil {
+		return nil, err
+	}
+	objs, err := deploy.Render(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := deploy.SetImage(objs, h.image); err != nil {
+		return nil, err
+	}
+	if err := deploy.Apply(ctx, admin, objs, FieldManager); err != nil {
+		return nil, fmt.Errorf("applying %s: %w", dir, err)
+	}
+	var owned []*unstructured.Unstructured
+	for _, o := range objs {
+		if k := o.GetKind(); k != "Namespace" && k != "CustomResourceDefinition" {
+			owned = append(owned, o)
+		}
+	}
+	undo.Push("the objects of "+dir, func(ctx context.Context) error { return deploy.Delete(ctx, admin, owned) })
+	dep, err := deploy.Deployment(objs)
+	if err != nil {
+		return nil, err
+	}
+	d := &deployment{kube: kube, docker: h.docker, image: h.image, namespace: dep.Namespace, account: dep.Spec.Template.Spec.ServiceAccountName}
+	if err := d.readTemplate(&dep.Spec.Template); err != nil {
+		return nil, err
+	}
+	selector := metav1.FormatLabelSelector(dep.Spec.Selector)
+	what := fmt.Sprintf("the API server to admit a Pod of the Deployment %s/%s (selector %s)", dep.Namespace, dep.Name, selector)
+	err = h.Settings.Timeouts.Until(ctx, h.Settings.Timeouts.Eventually, what, func(ctx context.Context) (bool, string, error) {
+		pods, err := kube.CoreV1().Pods(dep.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		for i := range pods.Items {
+			if pods.Items[i].DeletionTimestamp == nil {
+				d.pod = &pods.Items[i]
+				return true, "", nil
+			}
+		}
+		return false, "no Pod; " + refusal(ctx, kube, dep.Namespace), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(h.log, "harness: applied %s; the API server admitted Pod %s/%s (it stays %s without nodes: the suite runs its container)\n",
+		dir, d.namespace, d.pod.GetName(), podPhase(d.pod))
+	return d, nil
+}
+
+// readTemplate takes what a kubelet needs of the gateway's container from the Pod template.
+func (d *deployment) readTemplate(t *corev1.PodTemplateSpec) error {
+	if len(t.Spec.Containers) != 1 {
+		return fmt.Errorf("the gateway's Pod template has %d containers; the suite runs exactly one", len(t.Spec.Containers))
+	}
+	d.container = t.Spec.Containers[0]
+	for _, e := range d.container.Env {
+		if e.ValueFrom != nil {
+			return fmt.Errorf("the gateway container's env %s comes from %v; the suite runs only literal values", e.Name, e.ValueFrom)
+		}
+	}
+	uid, gid := int64(-1), int64(-1)
+	if psc := t.Spec.SecurityContext; psc != nil {
+		uid, gid = deref(psc.RunAsUser, uid), deref(psc.RunAsGroup, gid)
+	}
+	if csc := d.container.SecurityContext; csc != nil {
+		uid, gid = deref(csc.RunAsUser, uid), deref(csc.RunAsGroup, gid)
+	}
+	if uid < 0 {
+		return fmt.Errorf("the gateway's Pod template names no runAsUser; the restricted level needs a non-root user")
+	}
+	d.user = strconv.FormatInt(uid, 10)
+	if gid >= 0 {
+		d.user += ":" + strconv.FormatInt(gid, 10)
+	}
+	d.grace = 30 * time.Second // the API's default
+	if g := t.Spec.TerminationGracePeriodSeconds; g != nil {
+		d.grace = time.Duration(*g) * time.Second
+	}
+	return nil
+}
+
+// env is the template's environment as KEY=VALUE.
+func (d *deployment) env() []string {
+	var env []string
+	for _, e := range d.container.Env {
+		env = append(env, e.Name+"="+e.Value)
+	}
+	return env
+}
+
+// token requests a token for the template's ServiceAccount bound to the admitted Pod, as the
+// kubelet's projected volume does: it is valid while that Pod exists.
+func (d *deployment) token(ctx context.Context) (string, error) {
+	expiry := int64((2 * time.Hour).Seconds())
+	tr, err := d.kube.CoreV1().ServiceAccounts(d.namespace).CreateToken(ctx, d.account, &authenticationv1.TokenRequest{
+		Spec: authenticationv1.TokenRequestSpec{
+			ExpirationSeconds: &expiry,
+			BoundObjectRef:    &authenticationv1.BoundObjectReference{Kind: "Pod", APIVersion: "v1", Name: d.pod.GetName(), UID: types.UID(d.pod.GetUID())},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return "", fmt.Errorf("a token for %s/%s bound to Pod %s: %w", d.namespace, d.account, d.pod.GetName(), err)
+	}
+	return tr.Status.Token, nil
+}
+
+// identity is the gateway's identity as the API server names it.
+func (d *deployment) identity() *gatewayproc.Identity {
+	return &gatewayproc.Identity{Namespace: d.namespace, ServiceAccount: d.account}
+}
+
+// refusal is the latest FailedCreate Warning in namespace, which names why the API server refused
+// a Pod (the Pod Security level it violates), or that there is none yet.
+func refusal(ctx context.Context, kube kubernetes.Interface, namespace string) string {
+	events, err := kube.CoreV1().Events(namespace).List(ctx, metav1.ListOptions{FieldSelector: "reason=FailedCreate"})
+	if err != nil || len(events.Items) == 0 {
+		return "no FailedCreate event"
+	}
+	last := events.Items[len(events.Items)-1]
+	return "FailedCreate: " + strings.TrimSpace(last.Message)
+}
+
+func podPhase(o metav1.Object) string {
+	if p, ok := o.(*corev1.Pod); ok && p.Status.Phase != "" {
+		return string(p.Status.Phase)
+	}
+	return "Pending"
+}
+
+func deref(p *int64, def int64) int64 {
+	if p == nil {
+		return def
+	}
+	return *p
+}
