@@ -28,6 +28,7 @@ func registerOperationSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the gateway process exits cleanly$`, exitsCleanly)
 	registerMetricSteps(sc)
 	registerAccessSteps(sc)
+	registerDeploymentSteps(sc)
 }
 
 // dedicatedShutdownDelay is the dedicated gateways' shutdown delay: how long /readyz answers 503

@@ -449,3 +449,7 @@ func Run(ctx context.Context, s settings.Settings, log io.Writer, name string, f
 	}()
 	return fn(h)
 }
+
+// Admin is a copy of the administrator's client configuration of the run's cluster, for steps
+// that apply manifests as a user with kubectl would.
+func (h *Harness) Admin() *rest.Config { return rest.CopyConfig(h.admin) }
