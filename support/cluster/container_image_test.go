@@ -91,7 +91,9 @@ func TestControlPlaneImage(t *testing.T) {
 	if err := image.Load(ctx, docker, img, ref); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _, _ = docker.ImageRemove(context.Background(), ref, client.ImageRemoveOptions{PruneChildren: true}) })
+	t.Cleanup(func() {
+		_, _ = docker.ImageRemove(context.Background(), ref, client.ImageRemoveOptions{PruneChildren: true})
+	})
 	in, err := docker.ImageInspect(ctx, ref)
 	if err != nil {
 		t.Fatal(err)

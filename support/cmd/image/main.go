@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"time"
 
 	"github.com/kubernaut/gateway-contract/support/image"
@@ -45,6 +46,9 @@ func run(ctx context.Context, archive string, load bool, arch string) error {
 	}
 	tags := []string{gw.Tag, image.LatestTag}
 	if archive != "" {
+		if err := os.MkdirAll(filepath.Dir(archive), 0o755); err != nil {
+			return fmt.Errorf("archive directory: %w", err)
+		}
 		if err := image.WriteArchive(archive, gw.Image, tags...); err != nil {
 			return err
 		}
