@@ -44,6 +44,10 @@ func TestGatewayImage(t *testing.T) {
 	first, second := buildTwice(t)
 
 	t.Run("reproducible", func(t *testing.T) {
+		if first.Revision != second.Revision || first.Dirty != second.Dirty {
+			t.Fatalf("the checkout changed between the builds (%s dirty=%v, then %s dirty=%v): run again on a quiet tree",
+				first.Revision, first.Dirty, second.Revision, second.Dirty)
+		}
 		if first.Digest != second.Digest {
 			t.Errorf("two builds of one checkout: digests %s and %s", first.Digest, second.Digest)
 		}
