@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/kubernaut/gateway-contract/support/repo"
 )
 
 // The names the gateway's manifests use.
@@ -52,6 +54,15 @@ func Render(dir string) ([]*unstructured.Unstructured, error) {
 		objs = append(objs, u)
 	}
 	return objs, nil
+}
+
+// RenderDefault renders DefaultDir of this checkout (found with repo.Root): what a user applies.
+func RenderDefault() ([]*unstructured.Unstructured, error) {
+	dir, err := repo.Path(DefaultDir)
+	if err != nil {
+		return nil, err
+	}
+	return Render(dir)
 }
 
 // Find returns the one object of kind and name in objs (kind as in the manifest, "Deployment").
@@ -135,7 +146,9 @@ func SetReplicas(objs []*unstructured.Unstructured, n int32) error {
 
 // SetNamespace moves everything from the manifests' namespace (Namespace) to ns: the Namespace
 // object itself, every namespaced object, and the ServiceAccount subjects of the bindings. The
-// gateway's --fallback-namespace stays as it is; SetArg changes it.
+// gateway's --fallback-namespace stays as it is; SetArg changes it. Cluster-scoped objects (the
+// CRD, the ClusterRoles, the ClusterRoleBinding) keep their names: two deployments in two
+// namespaces of one cluster share them, and the binding's subject is the last one applied.
 func SetNamespace(objs []*unstructured.Unstructured, ns string) error {
 	if ns == "" {
 		return errors.New("SetNamespace: empty namespace")

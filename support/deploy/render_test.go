@@ -15,17 +15,11 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	psaapi "k8s.io/pod-security-admission/api"
 	"k8s.io/pod-security-admission/policy"
-
-	"github.com/kubernaut/gateway-contract/support/repo"
 )
 
 func render(t *testing.T) []*unstructured.Unstructured {
 	t.Helper()
-	dir, err := repo.Path(DefaultDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	objs, err := Render(dir)
+	objs, err := RenderDefault()
 	if err != nil {
 		t.Fatal(err)
 	}
