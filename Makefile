@@ -7,7 +7,9 @@ RUNS ?= 5
 LOAD ?= 0
 E2E_FLAGS ?=
 
-.PHONY: all deps controlplane generate verify-generate verify unit report-html e2e e2e-container e2e-must-fail e2e-contract test flake bench clean-cluster clean
+IMAGE_FLAGS ?= -load
+
+.PHONY: all deps controlplane image generate verify-generate verify unit report-html e2e e2e-container e2e-must-fail e2e-contract test flake bench clean-cluster clean
 
 all: test
 
@@ -21,6 +23,14 @@ deps:
 ## controlplane: build kube-apiserver, etcd and Alertmanager from Go modules once (10-20 min cold on 2 cores, then cached)
 controlplane:
 	$(GO) run ./support/cmd/controlplane
+
+## image: build the gateway's image (static binary on an empty base, reproducible, no Dockerfile) and
+## load it into the local Docker engine as kubernaut-gateway:<commit>[-dirty] and :latest (what
+## gateway/config/default runs). IMAGE_FLAGS='-archive bin/gateway.tar' writes a docker-save
+## tarball instead (for `kind load image-archive`). The manifests need no generation step:
+## `kubectl apply -k gateway/config/default` (support/deploy renders the same with kustomize's API).
+image:
+	$(GO) run ./support/cmd/image $(IMAGE_FLAGS)
 
 ## generate: regenerate deepcopy, CRD and RBAC with controller-gen
 generate:

@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -13,30 +12,27 @@ import (
 	"runtime"
 	"slices"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/moby/client"
-	"github.com/testcontainers/testcontainers-go"
-	tclog "github.com/testcontainers/testcontainers-go/log"
 
+	"github.com/kubernaut/gateway-contract/support/image"
 	"github.com/kubernaut/gateway-contract/support/repo"
 )
 
 // imageBinaries are copied from the control plane's build directory into the image.
 var imageBinaries = []string{"etcd", "kube-apiserver", "kube-controller-manager"}
 
-// containerDockerfile builds the image from nothing but static binaries: no base image, so no
-// pull. The labels are inherited by every container of the image.
-const containerDockerfile = `FROM scratch
-COPY etcd kube-apiserver kube-controller-manager /usr/local/bin/
-COPY cpinit /cpinit
-LABEL ` + LabelE2E + `="true" ` + LabelE2EComponent + `="controlplane"
-EXPOSE 6443
-ENTRYPOINT ["/cpinit"]
-`
+// imageLayout is the control-plane image besides its files: no base image, so no pull. The labels
+// are inherited by every container of the image. It is part of the tag's hash, so a change here
+// makes a new image.
+const imageLayout = "v2: /usr/local/bin/{etcd,kube-apiserver,kube-controller-manager} /cpinit; entrypoint /cpinit; expose 6443; labels " +
+	LabelE2E + "=true " + LabelE2EComponent + "=controlplane"
 
-// ensureImage returns the control-plane image for the binaries in binDir, building it (through
-// testcontainers, from a context of hard links) when the engine lacks it. built says whether it
-// did. The tag is a hash of everything the image holds, so a new build of any binary or of the
-// launcher makes a new image, and an unchanged one is reused by every run.
+// ensureImage returns the control-plane image for the binaries in binDir, building it with
+// support/image (one layer of the static binaries on an empty base, as for the gateway's image)
+// and loading it when the engine lacks it. built says whether it did. The tag is a hash of
+// everything the image holds, so a new build of any binary or of the launcher makes a new image,
+// and an unchanged one is reused by every run.
 func ensureImage(ctx context.Context, docker *client.Client, binDir string, log io.Writer) (ref string, built bool, err error) {
 	work, err := os.MkdirTemp(filepath.Dir(binDir), ".image-")
 	if err != nil {
@@ -44,18 +40,15 @@ func ensureImage(ctx context.Context, docker *client.Client, binDir string, log 
 	}
 	defer os.RemoveAll(work)
 
-	if err := buildLauncher(ctx, filepath.Join(work, "cpinit")); err != nil {
+	launcher := filepath.Join(work, "cpinit")
+	if err := buildLauncher(ctx, launcher); err != nil {
 		return "", false, err
 	}
+	files := []image.File{{Path: "/cpinit", Source: launcher, Mode: 0o755}}
 	for _, b := range imageBinaries {
-		if err := linkOrCopy(filepath.Join(binDir, b), filepath.Join(work, b)); err != nil {
-			return "", false, fmt.Errorf("image build context: %w", err)
-		}
+		files = append(files, image.File{Path: "/usr/local/bin/" + b, Source: filepath.Join(binDir, b), Mode: 0o755})
 	}
-	if err := os.WriteFile(filepath.Join(work, "Dockerfile"), []byte(containerDockerfile), 0o644); err != nil {
-		return "", false, fmt.Errorf("image build context: %w", err)
-	}
-	tag, err := contentHash(work, append([]string{"Dockerfile", "cpinit"}, imageBinaries...))
+	tag, err := contentHash(imageLayout, files)
 	if err != nil {
 		return "", false, fmt.Errorf("hashing the image content: %w", err)
 	}
@@ -68,26 +61,31 @@ func ensureImage(ctx context.Context, docker *client.Client, binDir string, log 
 	}
 
 	fmt.Fprintf(log, "%s: building image %s from %s (once per build of the control plane)\n", containerWho, ref, binDir)
-	prov, err := testcontainers.NewDockerProvider(testcontainers.WithLogger(tclog.NewNoopLogger()))
+	img, err := controlPlaneImage(files)
 	if err != nil {
-		return "", false, fmt.Errorf("docker provider: %w", err)
+		return "", false, fmt.Errorf("build image %s: %w", ref, err)
 	}
-	defer prov.Close()
-	var buildLog bytes.Buffer
-	req := &testcontainers.ContainerRequest{FromDockerfile: testcontainers.FromDockerfile{
-		Context:        work,
-		Repo:           ContainerImageRepo,
-		Tag:            tag,
-		KeepImage:      true,
-		BuildLogWriter: &buildLog,
-	}}
-	if _, err := prov.BuildImage(ctx, req); err != nil {
-		return "", false, fmt.Errorf("build image %s: %w\n%s", ref, err, buildLog.String())
+	if err := image.Load(ctx, docker, img, ref); err != nil {
+		return "", false, err
 	}
 	for _, old := range pruneImages(ctx, docker, ref) {
 		fmt.Fprintf(log, "%s: removed the superseded image %s\n", containerWho, old)
 	}
 	return ref, true, nil
+}
+
+// controlPlaneImage is the image of files (the launcher and the binaries, see ensureImage).
+func controlPlaneImage(files []image.File) (v1.Image, error) {
+	return image.FromFiles(image.Spec{
+		Files:        files,
+		Architecture: runtime.GOARCH,
+		CreatedBy:    "support/cluster: the control plane's binaries and support/cmd/cpinit",
+		Config: v1.Config{
+			Entrypoint:   []string{"/cpinit"},
+			ExposedPorts: map[string]struct{}{"6443/tcp": {}},
+			Labels:       map[string]string{LabelE2E: "true", LabelE2EComponent: "controlplane"},
+		},
+	})
 }
 
 // pruneImages removes the other control-plane images, which a new build of the binaries or the
@@ -130,37 +128,17 @@ func buildLauncher(ctx context.Context, out string) error {
 	return nil
 }
 
-// linkOrCopy hard-links src to dst (the build directory is next to the binaries, so this is
-// the usual case), copying when the file system refuses.
-func linkOrCopy(src, dst string) error {
-	if err := os.Link(src, dst); err == nil {
-		return nil
-	}
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
-}
-
-// contentHash is the first 16 hex digits of a SHA-256 over the names and contents of files.
-func contentHash(dir string, files []string) (string, error) {
+// contentHash is the first 16 hex digits of a SHA-256 over layout and the image paths and
+// contents of files.
+func contentHash(layout string, files []image.File) (string, error) {
 	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00", layout)
 	for _, f := range files {
-		fh, err := os.Open(filepath.Join(dir, f))
+		fh, err := os.Open(f.Source)
 		if err != nil {
 			return "", err
 		}
-		fmt.Fprintf(h, "%s\x00", f)
+		fmt.Fprintf(h, "%s\x00", f.Path)
 		_, err = io.Copy(h, fh)
 		fh.Close()
 		if err != nil {
