@@ -71,13 +71,24 @@ e2e-container:
 	mkdir -p reports/container
 	E2E_CLUSTER=container E2E_REPORT_DIR=reports/container $(GO) test -count=1 -timeout 30m ./e2e -run '^TestFeatures$$' 2>&1 | tee reports/container/e2e.log
 
+## e2e-gateway-container: the contract suite with every launched gateway run as deployed
+## (E2E_GATEWAY_RUNTIME=container): the image of this checkout, gateway/config/default applied, the
+## Pod template's container on its in-cluster identity; skipped, saying so, without a Docker engine
+e2e-gateway-container:
+	@if ! docker info >/dev/null 2>&1; then \
+	  echo "e2e-gateway-container: SKIPPED: no Docker engine answers 'docker info'; the container runtime runs the gateway's image in a local one"; exit 0; fi
+	mkdir -p reports/gateway-container
+	E2E_GATEWAY_RUNTIME=container E2E_REPORT_DIR=reports/gateway-container $(GO) test -count=1 -timeout 30m ./e2e -run '^TestFeatures$$' 2>&1 | tee reports/gateway-container/e2e.log
+
 ## report-html: the traceability report's HTML rendered in headless Chromium (.ci/run installs it)
 report-html:
 	$(GO) test -count=1 -tags chromium -run TestHTMLInChromium ./support/report
 
-## test: every test: verify, unit, the contract suite on the embedded control plane and on the one
-## in a container (skipped, saying so, without Docker), the proofs that it can fail, and contract mode.
-test: verify unit report-html e2e e2e-container e2e-must-fail e2e-contract
+## test: every test: verify, unit, the contract suite on the embedded control plane with the gateway
+## as a process and as the deployed container, on the control plane in a container (the Docker
+## passes are skipped, saying so, without Docker), the proofs that it can fail, and contract mode
+## against the deployed image.
+test: verify unit report-html e2e e2e-gateway-container e2e-container e2e-must-fail e2e-contract
 
 ## flake: run the suite RUNS times and merge the results; fails when a scenario that is not quarantined failed in any run.
 ## LOAD=1 runs it under load: a CPU burner beside the suite and E2E_CONCURRENCY=16; the launched

@@ -120,6 +120,7 @@ func TestFeatures(t *testing.T) {
 		Cucumber: []string{main},
 		Names:    func(p string) string { return relative(root, p) },
 		Mutation: report.MutationIfPresent(out), // the evidence of the latest make mutation, if any
+		Target:   h.Target(),
 	}, out)
 	partial := s.Godog.Tags != "" || len(s.Paths) > 0
 	switch {

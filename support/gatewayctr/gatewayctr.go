@@ -133,10 +133,32 @@ func (r *Runner) Wait() error {
 			return fmt.Errorf("the gateway container %s: %s", r, w.Error.Message)
 		}
 		if w.StatusCode != 0 {
-			return fmt.Errorf("the gateway container %s exited with code %d", r, w.StatusCode)
+			return &ExitError{Container: r.String(), Code: int(w.StatusCode)}
 		}
 		return nil
 	}
+}
+
+// ExitError is a container's non-zero exit.
+type ExitError struct {
+	Container string
+	Code      int
+}
+
+func (e *ExitError) Error() string {
+	if sig, ok := e.Signaled(); ok {
+		return fmt.Sprintf("the gateway %s was ended by %s (exit code %d)", e.Container, unix.SignalName(sig), e.Code)
+	}
+	return fmt.Sprintf("the gateway %s exited with code %d", e.Container, e.Code)
+}
+
+// Signaled says whether a signal ended the container: container runtimes report that as exit
+// code 128 plus the signal's number (137 for SIGKILL).
+func (e *ExitError) Signaled() (syscall.Signal, bool) {
+	if e.Code > 128 && e.Code < 128+65 {
+		return syscall.Signal(e.Code - 128), true
+	}
+	return 0, false
 }
 
 func (r *Runner) remove() {

@@ -240,6 +240,23 @@ func Probe(ctx context.Context, baseURL, path string) (int, error) {
 	return resp.StatusCode, nil
 }
 
+// Signaled says whether the exit error of a gateway (ExitErr) shows that a signal ended it, and
+// which: a process's wait status, or a runner's own account (a container's exit code 128+n).
+func Signaled(err error) (syscall.Signal, bool) {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return ws.Signal(), true
+		}
+		return 0, false
+	}
+	var s interface{ Signaled() (syscall.Signal, bool) }
+	if errors.As(err, &s) {
+		return s.Signaled()
+	}
+	return 0, false
+}
+
 // Signal sends sig to the gateway, e.g. SIGTERM to test graceful shutdown.
 func (p *Process) Signal(sig os.Signal) error {
 	s, ok := sig.(syscall.Signal)

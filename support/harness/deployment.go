@@ -3,6 +3,8 @@ package harness
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -19,7 +21,9 @@ import (
 	"github.com/kubernaut/gateway-contract/support/deploy"
 	"github.com/kubernaut/gateway-contract/support/gatewayproc"
 	"github.com/kubernaut/gateway-contract/support/lifecycle"
+	"github.com/kubernaut/gateway-contract/support/poll"
 	"github.com/kubernaut/gateway-contract/support/repo"
+	"github.com/kubernaut/gateway-contract/support/settings"
 )
 
 // FieldManager is the suite's server-side apply field manager.
@@ -184,3 +188,65 @@ func deref(p *int64, def int64) int64 {
 	}
 	return *p
 }
+
+// Deployed is the gateway as shipped, run by Deploy.
+type Deployed struct {
+	// Process is the running container of the Deployment's Pod template.
+	Process *gatewayproc.Process
+	undo    lifecycle.Stack
+}
+
+// Deploy is the deployed form without a suite around it (`make e2e-contract`): it builds and
+// loads the image, applies gateway/config/default to the cluster of admin, and runs one container
+// of the Deployment's Pod template straight against the API server, on its in-cluster identity,
+// as a kubelet would. args are added after the template's. Stop undoes all of it; a failed Deploy
+// leaves nothing behind.
+func Deploy(ctx context.Context, admin *rest.Config, log io.Writer, args ...string) (*Deployed, error) {
+	h := &Harness{Settings: settings.Settings{Timeouts: poll.Defaults(), GatewayRuntime: settings.RuntimeContainer}, log: log, admin: admin}
+	kube, err := kubernetes.NewForConfig(admin)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	ca := admin.CAData
+	if len(ca) == 0 && admin.CAFile != "" {
+		if ca, err = os.ReadFile(admin.CAFile); err != nil {
+			return nil, fmt.Errorf("the API server's CA: %w", err)
+		}
+	}
+	out := &Deployed{}
+	err = lifecycle.Setup(ctx, []lifecycle.Stage{
+		{Name: "work directory", Run: func(_ context.Context, undo *lifecycle.Stack) error {
+			dir, err := os.MkdirTemp("", "gateway-deploy-")
+			if err != nil {
+				return fmt.Errorf("work directory: %w", err)
+			}
+			h.workDir = dir
+			undo.Push("the work directory "+dir, func(context.Context) error { return os.RemoveAll(dir) })
+			return nil
+		}},
+		{Name: "gateway image", Run: h.buildImage},
+		{Name: "gateway deployment", Run: func(ctx context.Context, undo *lifecycle.Stack) error {
+			d, err := h.deployGateway(ctx, admin, kube, undo)
+			if err != nil {
+				return err
+			}
+			launch, err := h.podLauncher("deployed", d, admin.Host, ca, func() []string { return args }, func(string) {}, undo)
+			if err != nil {
+				return err
+			}
+			if out.Process, err = launch(ctx, ""); err != nil {
+				return err
+			}
+			undo.Push("the gateway container", func(context.Context) error { return out.Process.Stop(d.grace) })
+			return nil
+		}},
+	}, &out.undo, nil)
+	if err != nil {
+		return nil, fmt.Errorf("deploying the gateway: %w", err)
+	}
+	return out, nil
+}
+
+// Stop stops the container (SIGTERM, then the template's grace period), deletes what Deploy
+// applied, and removes its files; safe twice.
+func (d *Deployed) Stop(ctx context.Context) error { return d.undo.Unwind(ctx) }

@@ -453,3 +453,15 @@ func Run(ctx context.Context, s settings.Settings, log io.Writer, name string, f
 // Admin is a copy of the administrator's client configuration of the run's cluster, for steps
 // that apply manifests as a user with kubectl would.
 func (h *Harness) Admin() *rest.Config { return rest.CopyConfig(h.admin) }
+
+// Target says what the run tested, for the report: the cluster provider and how the gateway ran.
+func (h *Harness) Target() string {
+	switch {
+	case h.Settings.ContractMode():
+		return fmt.Sprintf("%s cluster; a deployed gateway at %s (contract mode)", h.Settings.Cluster, h.Settings.GatewayURL)
+	case h.Settings.GatewayRuntime == settings.RuntimeContainer:
+		return fmt.Sprintf("%s cluster; gateway runtime container: image %s, Pod template of gateway/config/default", h.Settings.Cluster, h.image)
+	default:
+		return fmt.Sprintf("%s cluster; gateway runtime process", h.Settings.Cluster)
+	}
+}

@@ -64,14 +64,25 @@ func (h *Harness) containerLauncher(ctx context.Context, name string, target *ga
 	if d == nil {
 		return nil, fmt.Errorf("no gateway Deployment was applied to this cluster")
 	}
-	proxy, err := url.Parse(g.Proxy.URL())
-	if err != nil {
-		return nil, fmt.Errorf("the fault proxy's address %q: %w", g.Proxy.URL(), err)
+	g.stopGrace = d.grace
+	return h.podLauncher(name, d, g.Proxy.URL(), g.Proxy.CAData(), func() []string { return g.Config.Args() },
+		func(token string) { g.tokens = append(g.tokens, token) }, undo)
+}
+
+// podLauncher runs containers of d's Pod template that reach the API server at apiURL, whose
+// certificate ca verifies, with args() after the template's; issued is told each token.
+func (h *Harness) podLauncher(name string, d *deployment, apiURL string, ca []byte, args func() []string, issued func(string), undo *lifecycle.Stack) (launcher, error) {
+	api, err := url.Parse(apiURL)
+	if err != nil || api.Hostname() == "" {
+		return nil, fmt.Errorf("the API server's address %q: %v", apiURL, err)
+	}
+	port := api.Port()
+	if port == "" {
+		port = "443"
 	}
 	n := launches.Add(1)
 	dir := filepath.Join(h.workDir, fmt.Sprintf("serviceaccount-%s-%d", name, n))
 	undo.Push("the ServiceAccount volume "+dir, func(context.Context) error { return os.RemoveAll(dir) })
-	g.stopGrace = d.grace
 	restarts := 0
 	return func(ctx context.Context, listen string) (*gatewayproc.Process, error) {
 		// A new container gets a new token, bound to the admitted Pod, as a kubelet's would.
@@ -79,29 +90,37 @@ func (h *Harness) containerLauncher(ctx context.Context, name string, target *ga
 		if err != nil {
 			return nil, err
 		}
-		if err := gatewayctr.WriteCredentials(dir, token, g.Proxy.CAData(), d.namespace); err != nil {
+		if err := gatewayctr.WriteCredentials(dir, token, ca, d.namespace); err != nil {
 			return nil, err
 		}
-		g.tokens = append(g.tokens, token)
+		issued(token)
 		restarts++
 		spec := gatewayctr.Spec{
-			Name:    fmt.Sprintf("gateway-e2e-%s-%s-%d-%d", h.Namespaces.RunID(), containerSafe(name), n, restarts),
-			Image:   d.image,
-			Command: d.container.Command,
-			Args:    withListen(append(append([]string{}, d.container.Args...), g.Config.Args()...), listen),
-			Env: append(d.env(), "KUBERNETES_SERVICE_HOST="+proxy.Hostname(),
-				"KUBERNETES_SERVICE_PORT="+proxy.Port()),
+			Name:        fmt.Sprintf("gateway-e2e-%s-%s-%d-%d", h.runID(), containerSafe(name), n, restarts),
+			Image:       d.image,
+			Command:     d.container.Command,
+			Args:        withListen(append(append([]string{}, d.container.Args...), args()...), listen),
+			Env:         append(d.env(), "KUBERNETES_SERVICE_HOST="+api.Hostname(), "KUBERNETES_SERVICE_PORT="+port),
 			User:        d.user,
 			Credentials: dir,
 			Labels: map[string]string{
 				cluster.LabelE2E:          "true",
-				cluster.LabelE2ERun:       h.Namespaces.RunID(),
+				cluster.LabelE2ERun:       h.runID(),
 				cluster.LabelE2EOwner:     owner(),
 				cluster.LabelE2EComponent: "gateway",
 			},
 		}
 		return gatewayproc.StartWith(ctx, gatewayctr.New(d.docker, spec), h.Settings.Timeouts)
 	}, nil
+}
+
+// runID names the run's containers: the namespace generator's run id, or this process's for a
+// harness without one (Deploy).
+func (h *Harness) runID() string {
+	if h.Namespaces != nil {
+		return h.Namespaces.RunID()
+	}
+	return "deploy-" + strconv.Itoa(os.Getpid())
 }
 
 // withListen adds the listening address last, so that it wins over any --listen before it: a

@@ -30,6 +30,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 
 func (r *Report) mdHeader(w *errWriter) {
 	w.printf("# %s\n\n", mdText(r.Title))
+	if r.Target != "" {
+		w.printf("Ran against: %s  \n", mdText(r.Target))
+	}
 	if r.GeneratedAt != "" {
 		w.printf("Generated: %s  \n", mdText(r.GeneratedAt))
 	}

@@ -17,6 +17,9 @@ type Report struct {
 	// GeneratedAt is free text (e.g. a commit date) shown in the header.
 	// Empty by default so that outputs are reproducible.
 	GeneratedAt string `json:"generatedAt,omitempty"`
+	// Target is what the suite ran against: the cluster provider and how the gateway ran
+	// (a process, the deployed container, or a gateway it did not launch).
+	Target string `json:"target,omitempty"`
 	// Catalog is the path of the requirement catalog.
 	Catalog string `json:"catalog"`
 	// Sources are the cucumber files, in run order.

@@ -30,6 +30,8 @@ type Inputs struct {
 	Cucumber []string
 	// Title and GeneratedAt are shown in the report; empty means the defaults.
 	Title, GeneratedAt string
+	// Target is what the suite ran against (Report.Target); empty shows nothing.
+	Target string
 	// Names turns a path into the name the report shows (relative to the project, usually);
 	// nil keeps paths as given.
 	Names func(path string) string
@@ -75,6 +77,7 @@ func Generate(in Inputs, dir string) (*Report, error) {
 		r.Title = in.Title
 	}
 	r.GeneratedAt = in.GeneratedAt
+	r.Target = in.Target
 	if in.Mutation != "" {
 		m, err := LoadMutation(in.Mutation)
 		if err != nil {

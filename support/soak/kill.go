@@ -2,10 +2,8 @@ package soak
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
-	"os/exec"
 	"strings"
 	"syscall"
 	"time"
@@ -180,11 +178,8 @@ func (r *run) scrape(ctx context.Context) (Counters, error) {
 // fault is the operating system's own account.
 func exitOf(p *gatewayproc.Process) (string, bool) {
 	err := p.ExitErr()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return "signal " + ws.Signal().String(), ws.Signal() == syscall.SIGKILL
-		}
+	if sig, ok := gatewayproc.Signaled(err); ok {
+		return "signal " + sig.String(), sig == syscall.SIGKILL
 	}
 	if err == nil {
 		return "exited 0", false

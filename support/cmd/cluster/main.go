@@ -1,8 +1,11 @@
 // Command cluster runs the embedded control plane on its own, with the CRD and the gateway's
 // RBAC applied, until it is interrupted. It writes two kubeconfigs into --dir: admin.kubeconfig
 // (for the suite as E2E_CLUSTER=existing, or kubectl) and gateway.kubeconfig (the gateway's own
-// ServiceAccount token). `make e2e-contract` uses it to run the suite against a gateway that the
-// suite did not launch; it is also handy for poking at the gateway by hand.
+// ServiceAccount token). With --deploy it deploys the gateway as shipped instead: the image from
+// this checkout, gateway/config/default applied, and the Pod template's container run on its
+// in-cluster identity (no kubeconfig); its URL goes to gateway.url. `make e2e-contract` uses that
+// to run the suite against a gateway that the suite did not launch; it is also handy for poking
+// at the gateway by hand.
 package main
 
 import (
@@ -20,11 +23,15 @@ import (
 	"github.com/kubernaut/gateway-contract/support/cluster"
 	"github.com/kubernaut/gateway-contract/support/controlplane"
 	"github.com/kubernaut/gateway-contract/support/gatewayproc"
+	"github.com/kubernaut/gateway-contract/support/harness"
 	"github.com/kubernaut/gateway-contract/support/repo"
 )
 
 func main() {
 	dir := flag.String("dir", "", "directory for admin.kubeconfig and gateway.kubeconfig (required)")
+	deployIt := flag.Bool("deploy", false, "deploy the gateway as shipped (image, manifests, in-cluster identity) and write its URL to gateway.url")
+	var args gatewayArgs
+	flag.Var(&args, "gateway-arg", "a flag for the deployed gateway, after the manifest's args (repeatable)")
 	flag.Parse()
 	if *dir == "" {
 		fmt.Fprintln(os.Stderr, "cluster: --dir is required: where to write the kubeconfigs")
@@ -32,13 +39,19 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *dir); err != nil {
+	if err := run(ctx, *dir, *deployIt, args); err != nil {
 		fmt.Fprintf(os.Stderr, "cluster: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, dir string) error {
+// gatewayArgs collects the repeated --gateway-arg.
+type gatewayArgs []string
+
+func (a *gatewayArgs) String() string     { return fmt.Sprint(*a) }
+func (a *gatewayArgs) Set(v string) error { *a = append(*a, v); return nil }
+
+func run(ctx context.Context, dir string, deployIt bool, args []string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating %s: %w", dir, err)
 	}
@@ -59,12 +72,24 @@ func run(ctx context.Context, dir string) error {
 	if _, err := envtest.InstallCRDs(cfg, envtest.CRDInstallOptions{Paths: []string{crds}, ErrorIfPathMissing: true}); err != nil {
 		return fmt.Errorf("installing the CRD: %w", err)
 	}
-	id, err := gatewayproc.SetupIdentity(ctx, cfg, nil) // the cluster goes away with this process: nothing to undo
-	if err != nil {
-		return err
-	}
-	if err := gatewayproc.WriteKubeconfig(filepath.Join(dir, "gateway.kubeconfig"), cfg.Host, cfg.CAData, id.Token); err != nil {
-		return err
+	if deployIt {
+		d, err := harness.Deploy(ctx, cfg, os.Stderr, args...)
+		if err != nil {
+			return err
+		}
+		defer d.Stop(context.WithoutCancel(ctx))
+		if err := os.WriteFile(filepath.Join(dir, "gateway.url"), []byte(d.Process.URL()+"\n"), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "cluster: the deployed gateway (%s) answers at %s\n", d.Process, d.Process.URL())
+	} else {
+		id, err := gatewayproc.SetupIdentity(ctx, cfg, nil) // the cluster goes away with this process: nothing to undo
+		if err != nil {
+			return err
+		}
+		if err := gatewayproc.WriteKubeconfig(filepath.Join(dir, "gateway.kubeconfig"), cfg.Host, cfg.CAData, id.Token); err != nil {
+			return err
+		}
 	}
 	// The admin kubeconfig is written last: its appearance tells scripts that all is ready.
 	if err := writeAdmin(filepath.Join(dir, "admin.kubeconfig"), cfg); err != nil {
