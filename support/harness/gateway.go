@@ -34,7 +34,7 @@ type Gateway struct {
 	// stopGrace is how long a stop waits after SIGTERM before SIGKILL: the Pod template's
 	// terminationGracePeriodSeconds for a container, the suite's bound for a process.
 	stopGrace time.Duration
-	tokens    []string // the API tokens its processes were given
+	tokens    []string               // the API tokens its processes were given
 	launch    launcher               // how it is run, for Restart
 	replaced  []*gatewayproc.Process // the processes Restart replaced, oldest first, for their logs
 	undo      lifecycle.Stack
