@@ -151,7 +151,7 @@ func MergeCucumber(dst string, sources ...string) error {
 }
 
 // QuarantineTags lists the quarantine tags that the features in dir put on scenarios (and
-// features and rules): @quarantine, and the ticketed @quarantine(ISSUE-12) forms, which godog's
+// features and rules): @quarantine, and the labelled @quarantine(<label>) forms, which godog's
 // tag filters can only match by their full name. The features are parsed with the Gherkin
 // parser, so a tag-like word inside a description or a step does not count.
 func QuarantineTags(dir string) ([]string, error) {
