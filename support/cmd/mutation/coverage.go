@@ -139,7 +139,7 @@ func countStatements(funcs []report.FunctionCoverage, profile []byte) {
 			continue
 		}
 		stmts, err1 := strconv.Atoi(f[1])
-		count, err2 := strconv.Atoi(f[2])
+		hits, err2 := strconv.Atoi(f[2])
 		if err1 != nil || err2 != nil {
 			continue
 		}
@@ -154,7 +154,7 @@ func countStatements(funcs []report.FunctionCoverage, profile []byte) {
 			continue
 		}
 		funcs[owner].Statements += stmts
-		if count == 0 {
+		if hits == 0 {
 			funcs[owner].Uncovered += stmts
 		}
 	}
