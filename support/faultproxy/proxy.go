@@ -109,7 +109,7 @@ func New(opts Options) (*Proxy, error) {
 			hosts = append(hosts, h)
 		}
 	}
-	cert, caPEM, err := selfSigned(hosts)
+	cert, caPEM, err := servingCert(hosts)
 	if err != nil {
 		return nil, err
 	}
