@@ -45,7 +45,9 @@ func fakeGateway(readyz string) {
 	fmt.Fprintf(os.Stderr, `{"level":"INFO","msg":"listening","addr":"127.0.0.1:1"}`+"\n") // only the first counts
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM)
-	go func() { _ = http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(code) })) }()
+	go func() {
+		_ = http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(code) }))
+	}()
 	<-stop
 	fmt.Fprintln(os.Stderr, `{"level":"INFO","msg":"stopped"}`)
 }
