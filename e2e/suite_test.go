@@ -35,6 +35,42 @@ var loader = settings.Bind(flag.CommandLine)
 
 func TestFeatures(t *testing.T) {
 	begin := time.Now()
+	r := prepareRun(t)
+	loader.Print(os.Stderr)
+
+	ctx, stop := interruptible(os.Stderr)
+	t.Cleanup(stop) // after the teardown below (cleanups run last-in first-out): a signal during it still tears down
+	h, err := harness.Setup(ctx, r.s, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := h.Teardown(ctx); err != nil {
+			t.Errorf("teardown: %v", err)
+		}
+	})
+	r.ctx, r.h = ctx, h
+	fmt.Fprintf(os.Stderr, "e2e: random order seed %d (rerun in this order with E2E_SEED=%d), %d scenarios at once\n",
+		r.s.Seed(), r.s.Seed(), r.s.Godog.Concurrency)
+
+	status := r.runPasses(t)
+	r.writeReport(t)
+	printTimings(h, begin, r.out, status)
+}
+
+// suiteRun is one run of the suite: its settings, where it reads features and writes reports,
+// and, once set up, its context and harness.
+type suiteRun struct {
+	s     settings.Settings
+	root  string
+	out   string   // the reports directory, absolute
+	paths []string // the feature paths, relative to root
+	ctx   context.Context
+	h     *harness.Harness
+}
+
+// prepareRun loads the settings, finds the features and makes the reports directory.
+func prepareRun(t *testing.T) *suiteRun {
 	s, err := loader.Load(os.Getenv, flag.Args())
 	if err != nil {
 		t.Fatal(err)
@@ -57,71 +93,71 @@ func TestFeatures(t *testing.T) {
 	if s.Godog.Randomize <= 0 {
 		s.Godog.Randomize = time.Now().UnixNano()
 	}
-	loader.Print(os.Stderr)
+	return &suiteRun{s: s, root: root, out: out, paths: paths}
+}
 
-	ctx, stop := interruptible(os.Stderr)
-	t.Cleanup(stop) // after the teardown below (cleanups run last-in first-out): a signal during it still tears down
-	h, err := harness.Setup(ctx, s, os.Stderr)
+// pass runs the scenarios that tagExpr selects through godog, writing cucumber and junit into
+// the reports directory; tt nil keeps their failures out of the test's verdict.
+func (r *suiteRun) pass(cucumber, junit, tagExpr string, concurrency int, tt *testing.T) int {
+	opts := r.s.Godog
+	opts.Format = fmt.Sprintf("%s,cucumber:%s,junit:%s", r.s.Godog.Format, filepath.Join(r.out, cucumber), filepath.Join(r.out, junit))
+	opts.FS = os.DirFS(r.root)
+	opts.Paths = r.paths // read through FS, so reports name features/<file>
+	opts.Tags = tagExpr
+	opts.Concurrency = concurrency
+	opts.TestingT = tt
+	opts.DefaultContext = r.ctx // every scenario's context: an interrupt ends them
+	return godog.TestSuite{Name: "gateway-contract", ScenarioInitializer: steps.Initializer(r.h), Options: &opts}.Run()
+}
+
+// runPasses runs the main, serial and quarantine passes and merges their cucumber files into
+// cucumber.json; it returns the status of the passes that count.
+func (r *suiteRun) runPasses(t *testing.T) int {
+	qtags, err := report.QuarantineTags(filepath.Join(r.root, "features"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if err := h.Teardown(ctx); err != nil {
-			t.Errorf("teardown: %v", err)
-		}
-	})
-	fmt.Fprintf(os.Stderr, "e2e: random order seed %d (rerun in this order with E2E_SEED=%d), %d scenarios at once\n",
-		s.Seed(), s.Seed(), s.Godog.Concurrency)
-
-	qtags, err := report.QuarantineTags(filepath.Join(root, "features"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := func(cucumber, junit, tagExpr string, concurrency int, tt *testing.T) int {
-		opts := s.Godog
-		opts.Format = fmt.Sprintf("%s,cucumber:%s,junit:%s", s.Godog.Format, filepath.Join(out, cucumber), filepath.Join(out, junit))
-		opts.FS = os.DirFS(root)
-		opts.Paths = paths // read through FS, so reports name features/<file>
-		opts.Tags = tagExpr
-		opts.Concurrency = concurrency
-		opts.TestingT = tt
-		opts.DefaultContext = ctx // every scenario's context: an interrupt ends them
-		return godog.TestSuite{Name: "gateway-contract", ScenarioInitializer: steps.Initializer(h), Options: &opts}.Run()
-	}
-	pass := tagPasses(s.Godog.Tags, qtags)
-	mainRun := run("cucumber.json", "junit.xml", pass.main, s.Godog.Concurrency, t)
 	stopIfInterrupted := func(pass string) {
-		if context.Cause(ctx) == errInterrupted {
+		if context.Cause(r.ctx) == errInterrupted {
 			t.Fatalf("e2e: %v: the run stopped after its %s pass; no report written", errInterrupted, pass)
 		}
 	}
+	passes := tagPasses(r.s.Godog.Tags, qtags)
+	status := r.pass("cucumber.json", "junit.xml", passes.main, r.s.Godog.Concurrency, t)
 	stopIfInterrupted("main")
 	// Scenarios that load the whole machine (the soak) run after the others, one at a time, so
 	// that they neither starve the scenarios beside them nor are starved by them.
-	if run("cucumber-serial.json", "junit-serial.xml", pass.serial, 1, t) != 0 {
-		mainRun = 1
+	if r.pass("cucumber-serial.json", "junit-serial.xml", passes.serial, 1, t) != 0 {
+		status = 1
 	}
 	stopIfInterrupted("serial")
 	// Quarantined scenarios still run, in their own pass, so that their failures reach the
 	// report (at the top, with the reason) without failing the build.
-	merged := []string{filepath.Join(out, "cucumber-serial.json")}
-	if pass.quarantine != "" { // none when no scenario is quarantined: an empty filter would run them all
-		if run("cucumber-quarantine.json", "junit-quarantine.xml", pass.quarantine, s.Godog.Concurrency, nil) != 0 {
-			fmt.Fprintf(os.Stderr, "e2e: quarantined scenarios failed; see the top of %s\n", filepath.Join(out, report.MarkdownFile))
+	merged := []string{filepath.Join(r.out, "cucumber-serial.json")}
+	if passes.quarantine != "" { // none when no scenario is quarantined: an empty filter would run them all
+		if r.pass("cucumber-quarantine.json", "junit-quarantine.xml", passes.quarantine, r.s.Godog.Concurrency, nil) != 0 {
+			fmt.Fprintf(os.Stderr, "e2e: quarantined scenarios failed; see the top of %s\n", filepath.Join(r.out, report.MarkdownFile))
 		}
-		merged = append(merged, filepath.Join(out, "cucumber-quarantine.json"))
+		merged = append(merged, filepath.Join(r.out, "cucumber-quarantine.json"))
 	}
-	main := filepath.Join(out, "cucumber.json")
+	main := filepath.Join(r.out, "cucumber.json")
 	if err := report.MergeCucumber(main, append([]string{main}, merged...)...); err != nil {
 		t.Fatal(err)
 	}
+	return status
+}
+
+// writeReport writes the traceability report of cucumber.json and applies its gate to a run of
+// the whole suite.
+func (r *suiteRun) writeReport(t *testing.T) {
+	s := r.s
 	rep, err := report.Generate(report.Inputs{
-		Catalog:  filepath.Join(root, "features", "requirements.yaml"),
-		Cucumber: []string{main},
-		Names:    func(p string) string { return relative(root, p) },
-		Mutation: report.MutationIfPresent(out), // the evidence of the latest make mutation, if any
-		Target:   h.Target(),
-	}, out)
+		Catalog:  filepath.Join(r.root, "features", "requirements.yaml"),
+		Cucumber: []string{filepath.Join(r.out, "cucumber.json")},
+		Names:    func(p string) string { return relative(r.root, p) },
+		Mutation: report.MutationIfPresent(r.out), // the evidence of the latest make mutation, if any
+		Target:   r.h.Target(),
+	}, r.out)
 	partial := s.Godog.Tags != "" || len(s.Paths) > 0
 	switch {
 	case err != nil:
@@ -136,7 +172,6 @@ func TestFeatures(t *testing.T) {
 			t.Errorf("traceability gate (turn it off for exploratory runs with E2E_TRACE_GATE=off): %v", gerr)
 		}
 	}
-	printTimings(h, begin, out, mainRun)
 }
 
 // featurePaths makes the selected feature paths relative to the project root (godog reads them

@@ -27,8 +27,8 @@ func TestTagPasses(t *testing.T) {
 		want         passes
 	}{
 		{"none quarantined", "", nil, passes{main: "~@serial", serial: "@serial"}},
-		{"one", "", []string{"@quarantine(ISSUE-10)"}, passes{
-			main: "~@quarantine(ISSUE-10) && ~@serial", serial: "~@quarantine(ISSUE-10) && @serial", quarantine: "@quarantine(ISSUE-10)"}},
+		{"one", "", []string{"@quarantine(unconfirmed-gauge)"}, passes{
+			main: "~@quarantine(unconfirmed-gauge) && ~@serial", serial: "~@quarantine(unconfirmed-gauge) && @serial", quarantine: "@quarantine(unconfirmed-gauge)"}},
 		{"two, under a filter", "@soak", []string{"@quarantine", "@quarantine(X-1)"}, passes{
 			main:       "@soak && ~@quarantine && ~@quarantine(X-1) && ~@serial",
 			serial:     "@soak && ~@quarantine && ~@quarantine(X-1) && @serial",

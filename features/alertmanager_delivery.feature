@@ -35,7 +35,7 @@ Feature: What the real Alertmanager delivers is stored exactly once
     And every alert fired through Alertmanager has exactly one remediation request
     And the remediation request for "HighMemoryUsage" on pod "api-7f9c" has occurrence count 1
 
-  @BR-GATEWAY-020 @dedicated-gateway @launched-gateway
+  @BR-GATEWAY-020 @launched-gateway
   Scenario: An API outage longer than several redeliveries loses nothing and doubles nothing
     Given a dedicated gateway with its own path to the Kubernetes API
     And an Alertmanager that sends to the gateway
@@ -64,7 +64,7 @@ Feature: What the real Alertmanager delivers is stored exactly once
     And the remediation request for "HighMemoryUsage" on pod "api-7f9c" has occurrence count 1
     And the fault fired 1 time
 
-  @BR-GATEWAY-020 @BR-GATEWAY-040 @dedicated-gateway @launched-gateway
+  @BR-GATEWAY-020 @BR-GATEWAY-040 @launched-gateway
   Scenario: A gateway restarted between two notifications loses nothing
     Given a dedicated gateway with its own path to the Kubernetes API
     And an Alertmanager that sends to the gateway
@@ -77,7 +77,7 @@ Feature: What the real Alertmanager delivers is stored exactly once
     And the remediation request for "HighMemoryUsage" on pod "api-7f9c" has occurrence count 2
     And the remediation request for "DiskPressure" on pod "api-7f9c" has occurrence count 1
 
-  @BR-GATEWAY-020 @dedicated-gateway @launched-gateway
+  @BR-GATEWAY-020 @launched-gateway
   Scenario: A gateway killed between two notifications loses nothing
     Given a dedicated gateway with its own path to the Kubernetes API
     And an Alertmanager that sends to the gateway

@@ -26,7 +26,6 @@ Feature: Under a storm of failures, nothing is lost and nothing is doubled
     knows once it writes that object again; a process killed before that takes the answer with it.
     Each process says how many such writes it holds (gateway_unconfirmed_creations, read with its
     counters), and the cluster may hold that many objects beyond the counter, never fewer than it.
-    (Quarantined as ISSUE-10 until stop 10, when the gauge was added.)
 
     When a soak of 200 alerts over 40 fingerprints runs through 2 real Alertmanagers while the API and the gateway fail at random
     Then the gateway's metrics agree with the cluster

@@ -4,7 +4,7 @@ Feature: The gateway can be operated safely
   I want it to report its health and work truthfully, with no more rights than it needs,
   and to stop without losing what it accepted
 
-  @BR-GATEWAY-030 @dedicated-gateway @launched-gateway
+  @BR-GATEWAY-030 @launched-gateway
   Scenario: Readiness follows the reachability of the Kubernetes API
     Given a dedicated gateway with its own path to the Kubernetes API
     Then the gateway reports ready
@@ -14,7 +14,7 @@ Feature: The gateway can be operated safely
     When the Kubernetes API becomes reachable again
     Then the gateway reports ready
 
-  @BR-GATEWAY-030 @BR-GATEWAY-020 @dedicated-gateway @launched-gateway
+  @BR-GATEWAY-030 @BR-GATEWAY-020 @launched-gateway
   Scenario: During a full API outage signals are refused, then stored once after it
     Given a dedicated gateway with its own path to the Kubernetes API
     When the Kubernetes API becomes unreachable
@@ -26,7 +26,7 @@ Feature: The gateway can be operated safely
     Then the gateway answers 201
     And the namespace holds exactly 1 remediation request
 
-  @BR-GATEWAY-031 @dedicated-gateway @launched-gateway
+  @BR-GATEWAY-031 @launched-gateway
   Scenario: Metrics count what the gateway received, created, counted as repeats and retried
     Given a dedicated gateway with its own path to the Kubernetes API
     And the Kubernetes API will fail the next 1 attempt to create a remediation request with status 503
@@ -42,7 +42,7 @@ Feature: The gateway can be operated safely
       | gateway_k8s_api_retries_total{reason="503"}             | 1     |
     And the gateway's metrics time exactly 3 alert requests
 
-  @BR-GATEWAY-031 @dedicated-gateway @launched-gateway
+  @BR-GATEWAY-031 @launched-gateway
   Scenario: A request created while its answer was lost is counted created once the gateway knows
     The first occurrence's status write lands but its answer is lost, and every retry fails, so
     the gateway answers 503 without knowing that it created the request: it says so in
@@ -69,7 +69,7 @@ Feature: The gateway can be operated safely
       | gateway_signals_deduplicated_total{source="prometheus"} | 1     |
       | gateway_unconfirmed_creations                           | 0     |
 
-  @BR-GATEWAY-031 @dedicated-gateway @launched-gateway
+  @BR-GATEWAY-031 @launched-gateway
   Scenario: A first write whose answer was lost is declared while its request still retries
     gateway_unconfirmed_creations counts the write from the moment its answer is lost, not from
     when the request gives up: a process that dies while the request still retries holds that
@@ -90,7 +90,7 @@ Feature: The gateway can be operated safely
     And the fault fired 5 times
     And the remediation request for "HighMemoryUsage" on pod "api-7f9c" has occurrence count 1
 
-  @BR-GATEWAY-031 @dedicated-gateway @launched-gateway
+  @BR-GATEWAY-031 @launched-gateway
   Scenario: Metrics count every alert of a batch, and time the request once
     Given a dedicated gateway with its own path to the Kubernetes API
     When Alertmanager sends a batch of firing alerts:
@@ -140,7 +140,7 @@ Feature: The gateway can be operated safely
       | may not        | get    | token reviews                      |
       | may not        | list   | access reviews                     |
 
-  @BR-GATEWAY-040 @dedicated-gateway @launched-gateway
+  @BR-GATEWAY-040 @launched-gateway
   Scenario: On shutdown, signals in flight are completed and stored
     The batch's four API calls take at least 4 seconds (each is delayed 1 second), longer than the
     2 seconds /readyz answers 503 before the gateway stops listening: it is still in flight while

@@ -60,7 +60,7 @@ Feature: Remediation requests carry everything the remediation needs
     And the namespace holds exactly 1 remediation request
     And the remediation request for "HighMemoryUsage" on pod "api-7f9c" has occurrence count 1
 
-  @BR-GATEWAY-014 @dedicated-gateway @launched-gateway
+  @BR-GATEWAY-014 @launched-gateway
   Scenario: A request removed while the gateway could not see it is not counted on
     The gateway keeps a view of the remediation requests, fed by a watch; while the API is away,
     the view cannot learn of a removal, and is out of date when the API comes back.

@@ -81,7 +81,7 @@ Feature: Only authenticated, authorized senders raise signals
     Then within the gateway's authorization cache lifetime, a new alert from that sender is refused with 403
     And the refusal names this namespace
 
-  @BR-GATEWAY-182 @BR-GATEWAY-020 @dedicated-gateway @launched-gateway @fault-injection
+  @BR-GATEWAY-182 @BR-GATEWAY-020 @launched-gateway @fault-injection
   Scenario: While the API cannot review tokens, the sender is asked to retry, and the retry succeeds
     The gateway's access review is not faulted and goes to the real API server: its bounds are patient
     (3 s per call), so that the 503 the sender meets is the injected fault's, and the retry's 201
@@ -99,7 +99,7 @@ Feature: Only authenticated, authorized senders raise signals
     Then the gateway answers 201
     And the remediation request for "HighMemoryUsage" on pod "api-7f9c" has occurrence count 1
 
-  @BR-GATEWAY-183 @BR-GATEWAY-020 @dedicated-gateway @launched-gateway @fault-injection
+  @BR-GATEWAY-183 @BR-GATEWAY-020 @launched-gateway @fault-injection
   Scenario: While the API cannot review access, the sender is asked to retry, and the retry succeeds
     The gateway's token review is not faulted and goes to the real API server: its bounds are patient
     (3 s per call), so that the 503 the sender meets is the injected fault's, and the retry's 201

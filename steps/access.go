@@ -41,9 +41,6 @@ var resources = map[string]struct {
 // ServiceAccount (bound to gateway/config/rbac) may do.
 func identityMay(ctx context.Context, may, verb, what string) error {
 	st := state(ctx)
-	if st.h.Identity == nil {
-		return fmt.Errorf("the gateway's identity is unknown when it was deployed by someone else (E2E_GATEWAY_URL)")
-	}
 	r, ok := resources[what]
 	if !ok {
 		return fmt.Errorf("unknown resource %q: add it to steps/access.go", what)
@@ -112,70 +109,101 @@ var selfReviews = map[string]bool{
 // shipped sender_role.yaml, as the README tells a team to bind its Alertmanager.
 func exactlyTheManifest(ctx context.Context, who, manifest string) error {
 	st := state(ctx)
-	path, err := repo.Path("gateway", "config", "rbac", manifest+".yaml")
+	want, err := manifestPermissions(manifest)
 	if err != nil {
 		return err
+	}
+	token, err := st.tokenOf(ctx, who)
+	if err != nil {
+		return err
+	}
+	got, err := st.heldPermissions(ctx, who, token)
+	if err != nil {
+		return err
+	}
+	missing, extra := differences(want, got)
+	if len(missing)+len(extra) > 0 || len(want) == 0 {
+		return fmt.Errorf("the permissions of %s differ from %s: missing %v, extra %v", who, manifest+".yaml", missing, extra)
+	}
+	return nil
+}
+
+// manifestPermissions reads gateway/config/rbac/<manifest>.yaml as "group/resource:verb" keys.
+func manifestPermissions(manifest string) (map[string]bool, error) {
+	path, err := repo.Path("gateway", "config", "rbac", manifest+".yaml")
+	if err != nil {
+		return nil, err
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("reading the RBAC manifest: %w", err)
+		return nil, fmt.Errorf("reading the RBAC manifest: %w", err)
 	}
 	var role rbacv1.ClusterRole
 	if err := yaml.Unmarshal(data, &role); err != nil {
-		return fmt.Errorf("parsing %s: %w", path, err)
+		return nil, fmt.Errorf("parsing %s: %w", path, err)
 	}
 	want := map[string]bool{}
 	for _, r := range role.Rules {
-		for _, g := range r.APIGroups {
-			for _, res := range r.Resources {
-				for _, v := range r.Verbs {
-					want[g+"/"+res+":"+v] = true
-				}
-			}
-		}
+		addPermissions(want, r.APIGroups, r.Resources, r.Verbs)
 	}
-	var token string
-	switch who {
-	case "the gateway's identity":
-		if id := st.h.Identity; id != nil {
-			token = id.Token
+	return want, nil
+}
+
+// tokenOf is the token of the identity the Gherkin names: the gateway's, or a sender made here
+// and bound in the scenario's namespace only.
+func (st *scenario) tokenOf(ctx context.Context, who string) (string, error) {
+	if who == "the gateway's identity" {
+		if st.h.Identity.Token == "" {
+			return "", fmt.Errorf("asking what the gateway may do needs its token, which the suite holds only for a gateway it launched")
 		}
-		if token == "" {
-			return fmt.Errorf("asking what the gateway may do needs its token, which the suite holds only for a gateway it launched")
-		}
-	default:
-		s, err := st.newSender(ctx, "rules-sender")
-		if err != nil {
-			return err
-		}
-		if err := st.bind(ctx, s, st.ns); err != nil {
-			return err
-		}
-		token = s.token
+		return st.h.Identity.Token, nil
 	}
+	s, err := st.newSender(ctx, "rules-sender")
+	if err != nil {
+		return "", err
+	}
+	if err := st.bind(ctx, s, st.ns); err != nil {
+		return "", err
+	}
+	return s.token, nil
+}
+
+// heldPermissions asks the API server, as the holder of token, which resource permissions it has
+// in the scenario's namespace, leaving out the self reviews everyone has.
+func (st *scenario) heldPermissions(ctx context.Context, who, token string) (map[string]bool, error) {
 	cs, err := kubernetes.NewForConfig(st.h.AsToken(token))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	review, err := cs.AuthorizationV1().SelfSubjectRulesReviews().Create(ctx, &authorizationv1.SelfSubjectRulesReview{
 		Spec: authorizationv1.SelfSubjectRulesReviewSpec{Namespace: st.ns},
 	}, metav1.CreateOptions{})
 	if err != nil {
-		return fmt.Errorf("asking the API server what %s may do: %w", who, err)
+		return nil, fmt.Errorf("asking the API server what %s may do: %w", who, err)
 	}
 	got := map[string]bool{}
 	for _, r := range review.Status.ResourceRules {
-		for _, g := range r.APIGroups {
-			for _, res := range r.Resources {
-				for _, v := range r.Verbs {
-					if k := g + "/" + res + ":" + v; !selfReviews[k] {
-						got[k] = true
-					}
-				}
+		addPermissions(got, r.APIGroups, r.Resources, r.Verbs)
+	}
+	for k := range selfReviews {
+		delete(got, k)
+	}
+	return got, nil
+}
+
+// addPermissions adds every "group/resource:verb" of one rule to set.
+func addPermissions(set map[string]bool, groups, resources, verbs []string) {
+	for _, g := range groups {
+		for _, res := range resources {
+			for _, v := range verbs {
+				set[g+"/"+res+":"+v] = true
 			}
 		}
 	}
-	var missing, extra []string
+}
+
+// differences lists, sorted, the keys of want missing from got and the keys of got not in want.
+func differences(want, got map[string]bool) (missing, extra []string) {
 	for k := range want {
 		if !got[k] {
 			missing = append(missing, k)
@@ -188,8 +216,5 @@ func exactlyTheManifest(ctx context.Context, who, manifest string) error {
 	}
 	sort.Strings(missing)
 	sort.Strings(extra)
-	if len(missing)+len(extra) > 0 || len(want) == 0 {
-		return fmt.Errorf("the permissions of %s differ from %s: missing %v, extra %v", who, manifest+".yaml", missing, extra)
-	}
-	return nil
+	return missing, extra
 }

@@ -278,7 +278,7 @@ func storedExactlyOnce(ctx context.Context) error {
 			}
 		}
 		for _, rr := range items {
-			if count(&rr) == 0 {
+			if occurrenceCount(&rr) == 0 {
 				return false, fmt.Sprintf("%s has no occurrence recorded yet", rr.Name), nil
 			}
 		}

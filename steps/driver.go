@@ -49,7 +49,7 @@ type gatewayDriver interface {
 
 // faultDriver is what the steps do to the gateway's path to the API server.
 type faultDriver interface {
-	AddRule(faultproxy.Rule) *faultproxy.RuleHandle
+	AddRule(faultproxy.Rule) (*faultproxy.RuleHandle, error)
 	Requests(namespace string) []faultproxy.Record
 	SetOutage(unreachable bool) error
 }

@@ -186,8 +186,14 @@ func metricsShowWhileInFlight(ctx context.Context, table *godog.Table) error {
 // metricDifferences compares the families with a table of metric and value rows, and says how
 // each differing metric differs.
 func metricDifferences(families map[string]*dto.MetricFamily, table *godog.Table) ([]string, error) {
+	if len(table.Rows) < 2 {
+		return nil, fmt.Errorf("the metrics table needs a header | metric | value | and at least one row")
+	}
 	var wrong []string
-	for _, row := range table.Rows[1:] {
+	for i, row := range table.Rows[1:] {
+		if len(row.Cells) != 2 {
+			return nil, fmt.Errorf("metrics row %d: want | metric | value |", i+1)
+		}
 		want, err := strconv.ParseFloat(row.Cells[1].Value, 64)
 		if err != nil {
 			return nil, fmt.Errorf("the value %q is not a number", row.Cells[1].Value)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/cucumber/godog"
-	messages "github.com/cucumber/messages/go/v34"
 )
 
 func testScenario() *scenario {
@@ -68,17 +67,6 @@ func TestTargetTable(t *testing.T) {
 }
 
 func TestBatchTable(t *testing.T) {
-	table := func(rows ...[]string) *godog.Table {
-		tb := &messages.PickleTable{}
-		for _, r := range rows {
-			row := &messages.PickleTableRow{}
-			for _, c := range r {
-				row.Cells = append(row.Cells, &messages.PickleTableCell{Value: c})
-			}
-			tb.Rows = append(tb.Rows, row)
-		}
-		return tb
-	}
 	st := testScenario()
 	header := []string{"alert", "kind", "target", "severity"}
 	alerts, err := batchFromTable(st, table(header, []string{"A", "pod", "api-0", "critical"}, []string{"B", "node", "w1", "warning"}))

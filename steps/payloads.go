@@ -167,7 +167,7 @@ func (st *scenario) badInput(what string) ([]byte, error) {
 	case "a notification with no alerts":
 		return []byte(`{"version":"4","status":"firing","receiver":"kubernaut","alerts":[]}`), nil
 	case "an alert without an alertname":
-		return []byte(strings.Replace(string(valid), `"alertname":"HighMemoryUsage",`, "", 1)), nil
+		return withoutAlertname(valid)
 	case "a JSON array instead of an object":
 		return []byte(`[` + string(valid) + `]`), nil
 	case "an empty body":
@@ -191,4 +191,23 @@ func (st *scenario) badInput(what string) ([]byte, error) {
 		return json.Marshal(m)
 	}
 	return nil, fmt.Errorf("unknown bad input %q: add it to steps/payloads.go", what)
+}
+
+// withoutAlertname is the notification with the alertname label of its first alert removed.
+func withoutAlertname(notificationJSON []byte) ([]byte, error) {
+	var n map[string]any
+	if err := json.Unmarshal(notificationJSON, &n); err != nil {
+		return nil, fmt.Errorf("reading the notification to edit: %w", err)
+	}
+	alerts, _ := n["alerts"].([]any)
+	if len(alerts) == 0 {
+		return nil, fmt.Errorf("the notification to edit has no alerts")
+	}
+	first, _ := alerts[0].(map[string]any)
+	labels, _ := first["labels"].(map[string]any)
+	if _, ok := labels["alertname"]; !ok {
+		return nil, fmt.Errorf("the notification's first alert has no alertname label to remove")
+	}
+	delete(labels, "alertname")
+	return json.Marshal(n)
 }

@@ -143,9 +143,15 @@ func itsLabels(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// A label value holds at most 63 characters, so the label carries the fingerprint's first 63.
+	const labelValueMax = 63
+	fp := rr.Spec.SignalFingerprint
+	if len(fp) < labelValueMax {
+		return fmt.Errorf("expected a SHA-256 fingerprint (64 hex digits) on %s, got %q", rr.Name, fp)
+	}
 	want := map[string]string{
 		labelManagedBy:         managedByGateway,
-		labelSignalFingerprint: rr.Spec.SignalFingerprint[:63],
+		labelSignalFingerprint: fp[:labelValueMax],
 		labelSeverity:          rr.Spec.Severity,
 		labelSignalType:        rr.Spec.SignalType,
 	}

@@ -60,12 +60,8 @@ func summary(items []v1alpha1.RemediationRequest) string {
 	}
 	var parts []string
 	for _, rr := range items {
-		count := int32(0)
-		if rr.Status.Deduplication != nil {
-			count = rr.Status.Deduplication.OccurrenceCount
-		}
 		parts = append(parts, fmt.Sprintf("%s (%s on %s %s/%s, count %d, phase %q)", rr.Name, rr.Spec.SignalName,
-			rr.Spec.TargetResource.Kind, rr.Spec.TargetResource.Namespace, rr.Spec.TargetResource.Name, count, rr.Status.OverallPhase))
+			rr.Spec.TargetResource.Kind, rr.Spec.TargetResource.Namespace, rr.Spec.TargetResource.Name, occurrenceCount(&rr), rr.Status.OverallPhase))
 	}
 	return fmt.Sprintf("%d: %s", len(items), strings.Join(parts, "; "))
 }
@@ -99,18 +95,18 @@ func (st *scenario) find(ctx context.Context, ns, name, kind, target string) ([]
 	return found, err
 }
 
-// home is where the scenario's signals about a kind of target land: cluster-scoped targets go to
+// signalNamespace is where the scenario's signals about a kind of target land: cluster-scoped targets go to
 // the fallback namespace.
-func (st *scenario) home(kind string) string {
+func (st *scenario) signalNamespace(kind string) string {
 	if clusterScoped(kind) {
 		return st.h.Settings.FallbackNamespace
 	}
 	return st.ns
 }
 
-// one finds the newest matching request and makes it "it".
-func (st *scenario) one(ctx context.Context, name, kind, target string) (*v1alpha1.RemediationRequest, error) {
-	found, err := st.find(ctx, st.home(kind), name, kind, target)
+// newestRequest finds the newest matching request and makes it "it".
+func (st *scenario) newestRequest(ctx context.Context, name, kind, target string) (*v1alpha1.RemediationRequest, error) {
+	found, err := st.find(ctx, st.signalNamespace(kind), name, kind, target)
 	if err != nil {
 		return nil, err
 	}
@@ -119,13 +115,13 @@ func (st *scenario) one(ctx context.Context, name, kind, target string) (*v1alph
 }
 
 func rrExists(ctx context.Context, name, kind, target string) error {
-	_, err := state(ctx).one(ctx, name, kind, target)
+	_, err := state(ctx).newestRequest(ctx, name, kind, target)
 	return err
 }
 
 func rrInThisNamespace(ctx context.Context, name, kind, target string) error {
 	st := state(ctx)
-	rr, err := st.one(ctx, name, kind, target)
+	rr, err := st.newestRequest(ctx, name, kind, target)
 	if err != nil {
 		return err
 	}
@@ -159,7 +155,8 @@ func rrInFallback(ctx context.Context, name, kind, target string) error {
 	return fmt.Errorf("found %s in the fallback namespace, but none targets namespace %q", summary(found), wantNS)
 }
 
-func count(rr *v1alpha1.RemediationRequest) int32 {
+// occurrenceCount is the request's recorded occurrences, 0 before the first is recorded.
+func occurrenceCount(rr *v1alpha1.RemediationRequest) int32 {
 	if rr.Status.Deduplication == nil {
 		return 0
 	}
@@ -168,7 +165,7 @@ func count(rr *v1alpha1.RemediationRequest) int32 {
 
 func rrCount(ctx context.Context, isNew, name, kind, target string, want int) error {
 	st := state(ctx)
-	ns := st.home(kind)
+	ns := st.signalNamespace(kind)
 	what := fmt.Sprintf("the %sremediation request for %q on %s %q in %s to have occurrence count %d", map[bool]string{true: "new ", false: ""}[isNew != ""], name, kind, target, ns, want)
 	return st.bounds().Await(ctx, what, func(ctx context.Context) (bool, string, error) {
 		items, err := st.list(ctx, ns)
@@ -183,7 +180,7 @@ func rrCount(ctx context.Context, isNew, name, kind, target string, want int) er
 		if isNew != "" && terminalPhases[rr.Status.OverallPhase] {
 			return false, summary(found), nil
 		}
-		return count(rr) == int32(want), summary(found), nil
+		return occurrenceCount(rr) == int32(want), summary(found), nil
 	})
 }
 
@@ -193,14 +190,14 @@ func currentCount(ctx context.Context, want int) error {
 		return fmt.Errorf("no remediation request was found before: say which one first")
 	}
 	rr := st.current
-	if got := count(rr); got != int32(want) {
+	if got := occurrenceCount(rr); got != int32(want) {
 		return fmt.Errorf("expected occurrence count %d on %s, got %d (status %+v)", want, rr.Name, got, rr.Status)
 	}
 	return nil
 }
 
 func rrSeverity(ctx context.Context, name, kind, target, want string) error {
-	rr, err := state(ctx).one(ctx, name, kind, target)
+	rr, err := state(ctx).newestRequest(ctx, name, kind, target)
 	if err != nil {
 		return err
 	}
@@ -211,7 +208,7 @@ func rrSeverity(ctx context.Context, name, kind, target, want string) error {
 }
 
 func rrKeepsLabel(ctx context.Context, name, kind, target, label, want string) error {
-	rr, err := state(ctx).one(ctx, name, kind, target)
+	rr, err := state(ctx).newestRequest(ctx, name, kind, target)
 	if err != nil {
 		return err
 	}
@@ -222,7 +219,7 @@ func rrKeepsLabel(ctx context.Context, name, kind, target, label, want string) e
 }
 
 func rrLabelCut(ctx context.Context, name, kind, target string, max int, label string) error {
-	rr, err := state(ctx).one(ctx, name, kind, target)
+	rr, err := state(ctx).newestRequest(ctx, name, kind, target)
 	if err != nil {
 		return err
 	}
@@ -236,7 +233,7 @@ func rrLabelCut(ctx context.Context, name, kind, target string, max int, label s
 
 func rrTargets(ctx context.Context, name, kind, target, wantKind, wantName string) error {
 	st := state(ctx)
-	rr, err := st.one(ctx, name, kind, target)
+	rr, err := st.newestRequest(ctx, name, kind, target)
 	if err != nil {
 		return err
 	}
@@ -248,7 +245,7 @@ func rrTargets(ctx context.Context, name, kind, target, wantKind, wantName strin
 }
 
 func rrFromEvent(ctx context.Context, name, kind, target string) error {
-	rr, err := state(ctx).one(ctx, name, kind, target)
+	rr, err := state(ctx).newestRequest(ctx, name, kind, target)
 	if err != nil {
 		return err
 	}
@@ -263,7 +260,7 @@ func rrFromEvent(ctx context.Context, name, kind, target string) error {
 
 func rrLastSeenMoved(ctx context.Context, name, kind, target string) error {
 	st := state(ctx)
-	rr, err := st.one(ctx, name, kind, target)
+	rr, err := st.newestRequest(ctx, name, kind, target)
 	if err != nil {
 		return err
 	}
@@ -294,7 +291,7 @@ func rrLastSeenMoved(ctx context.Context, name, kind, target string) error {
 // rrSetPhase plays the downstream controller that owns overallPhase.
 func rrSetPhase(ctx context.Context, name, kind, target, phase string) error {
 	st := state(ctx)
-	rr, err := st.one(ctx, name, kind, target)
+	rr, err := st.newestRequest(ctx, name, kind, target)
 	if err != nil {
 		return err
 	}
@@ -310,7 +307,7 @@ func rrSetPhase(ctx context.Context, name, kind, target, phase string) error {
 // then out of date until it learns of the removal.
 func rrDeleteBehind(ctx context.Context, name, kind, target string) error {
 	st := state(ctx)
-	rr, err := st.one(ctx, name, kind, target)
+	rr, err := st.newestRequest(ctx, name, kind, target)
 	if err != nil {
 		return err
 	}

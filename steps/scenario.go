@@ -202,7 +202,10 @@ func (st *scenario) addRule(r faultproxy.Rule) (*faultproxy.RuleHandle, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := p.AddRule(r)
+	h, err := p.AddRule(r)
+	if err != nil {
+		return nil, err
+	}
 	st.undo.Push("the fault "+h.Name(), func(context.Context) error { h.Remove(); return nil })
 	st.mu.Lock()
 	st.rules = append(st.rules, h)

@@ -305,7 +305,7 @@ func recordsSender(ctx context.Context, name, kind, target, which string) error 
 	if s == nil || s.token == "" {
 		return fmt.Errorf("the scenario has no sender of its own to compare with")
 	}
-	rr, err := st.one(ctx, name, kind, target)
+	rr, err := st.newestRequest(ctx, name, kind, target)
 	if err != nil {
 		return err
 	}

@@ -35,9 +35,9 @@ func registerSignalSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^a second namespace for this scenario$`, secondNamespace)
 }
 
-// given checks that a step phrased as a precondition ("has sent") was accepted, with an answer
+// checkPrecondition checks that a step phrased as a precondition ("has sent") was accepted, with an answer
 // that keeps the contract.
-func given(st *scenario, verb string, resp *response) error {
+func checkPrecondition(st *scenario, verb string, resp *response) error {
 	if verb != "has sent" && verb != "has reported" {
 		return nil
 	}
@@ -70,7 +70,7 @@ func sendFiringAlert(ctx context.Context, verb, name, severity, kind, target, wh
 	if err != nil {
 		return err
 	}
-	return given(st, verb, resp)
+	return checkPrecondition(st, verb, resp)
 }
 
 func sendFiringAlertAsync(ctx context.Context, name, severity, kind, target string) error {
@@ -170,7 +170,7 @@ func sendBatch(ctx context.Context, verb string, table *godog.Table) error {
 	if err != nil {
 		return err
 	}
-	return given(st, verb, resp)
+	return checkPrecondition(st, verb, resp)
 }
 
 func sendRecorded(ctx context.Context, verb, name string) error {
@@ -183,7 +183,7 @@ func sendRecorded(ctx context.Context, verb, name string) error {
 	if err != nil {
 		return err
 	}
-	return given(st, verb, resp)
+	return checkPrecondition(st, verb, resp)
 }
 
 func (st *scenario) lastSent() (sentRequest, error) {
@@ -299,7 +299,7 @@ func sendEvent(ctx context.Context, verb, eventType, reason, kind, target string
 	if err != nil {
 		return err
 	}
-	return given(st, verb, resp)
+	return checkPrecondition(st, verb, resp)
 }
 
 func sendBadInput(ctx context.Context, what, endpoint string) error {

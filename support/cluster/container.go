@@ -2,8 +2,6 @@ package cluster
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -32,10 +30,12 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubernaut/gateway-contract/support/controlplane"
+	"github.com/kubernaut/gateway-contract/support/runid"
 )
 
-// Labels on everything the container provider creates, so that RemoveLeftoverContainers (and
-// `make clean-cluster`) can find what a crashed run left behind, and nothing else.
+// Labels on everything the container and k3s providers create (suiteLabels), so that
+// RemoveLeftoverContainers (and `make clean-cluster`) can find what a crashed run left behind,
+// and nothing else.
 const (
 	// LabelE2E marks the suite's containers, networks and images ("true").
 	LabelE2E = "gateway-contract.e2e"
@@ -44,7 +44,8 @@ const (
 	// LabelE2EOwner is "<hostname>/<pid>" of the process that started it; while that process
 	// lives, RemoveLeftoverContainers leaves the container alone unless asked for its run.
 	LabelE2EOwner = "gateway-contract.e2e.owner"
-	// LabelE2EComponent says what it is: "controlplane" for the image and its containers.
+	// LabelE2EComponent says what it is: "controlplane" for the image and its containers, "k3s"
+	// for a k3s container.
 	LabelE2EComponent = "gateway-contract.e2e.component"
 )
 
@@ -203,13 +204,9 @@ func localDockerHost(host string) bool {
 // on localhost: it believes it runs in a container (/.dockerenv) and would otherwise use the
 // default gateway's address. testcontainers reads the Ryuk setting once per process.
 func configureTestcontainers(host string) error {
-	const ryuk, override = "TESTCONTAINERS_RYUK_DISABLED", "TESTCONTAINERS_HOST_OVERRIDE"
-	if err := os.Setenv(ryuk, "true"); err != nil {
-		return fmt.Errorf("%s: set %s: %w", containerWho, ryuk, err)
-	}
-	if !testcontainers.ReadConfig().RyukDisabled {
-		return missing(nil, "%s: testcontainers' Ryuk reaper is enabled and its image cannot be pulled here: "+
-			"export %s=true before the test binary starts", containerWho, ryuk)
+	const override = "TESTCONTAINERS_HOST_OVERRIDE"
+	if err := disableRyuk(containerWho); err != nil {
+		return err
 	}
 	if localDockerHost(host) {
 		if err := os.Setenv(override, "localhost"); err != nil {
@@ -284,20 +281,11 @@ func (c *ContainerCluster) NetworkName() string {
 }
 
 func (c *ContainerCluster) start(ctx context.Context) error {
-	id, err := newRunID()
-	if err != nil {
-		return fmt.Errorf("%s: %w", containerWho, err)
-	}
-	c.runID = id
-	host, _ := os.Hostname()
-	c.owner = host + "/" + strconv.Itoa(os.Getpid())
-	labels := map[string]string{
-		LabelE2E:          "true",
-		LabelE2ERun:       c.runID,
-		LabelE2EOwner:     c.owner,
-		LabelE2EComponent: "controlplane",
-	}
+	c.runID = runid.New()
+	labels := suiteLabels(c.runID, "controlplane")
+	c.owner = labels[LabelE2EOwner]
 
+	var err error
 	c.network, err = tcnetwork.New(ctx, tcnetwork.WithLabels(labels), tcnetwork.WithAttachable())
 	if err != nil {
 		c.network = nil
@@ -556,14 +544,6 @@ func freeLoopbackPort() (int, error) {
 func portTaken(err error) bool {
 	s := err.Error()
 	return strings.Contains(s, "port is already allocated") || strings.Contains(s, "address already in use")
-}
-
-func newRunID() (string, error) {
-	b := make([]byte, 4)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("random run id: %w", err)
-	}
-	return hex.EncodeToString(b), nil
 }
 
 func shortID(id string) string {

@@ -36,11 +36,11 @@ func newExisting(getenv func(string) string) *existingProvider {
 			return p
 		}
 	}
-	home := getenv("HOME")
-	if home == "" {
-		home, _ = os.UserHomeDir()
+	homeDir := getenv("HOME")
+	if homeDir == "" {
+		homeDir, _ = os.UserHomeDir()
 	}
-	p.kubeconfig = filepath.Join(home, ".kube", "config")
+	p.kubeconfig = filepath.Join(homeDir, ".kube", "config")
 	return p
 }
 

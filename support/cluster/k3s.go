@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/modules/k3s"
 	"github.com/testcontainers/testcontainers-go/wait"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kubernaut/gateway-contract/support/runid"
 )
 
 // DefaultK3sImage is the k3s image used when E2E_K3S_IMAGE is empty: its Kubernetes minor matches
@@ -50,11 +53,18 @@ func (p *k3sProvider) Start(ctx context.Context) (Cluster, error) {
 	if err := checkDocker(ctx, p.dial, p.host, who, p.image, "E2E_K3S_IMAGE"); err != nil {
 		return nil, err
 	}
-	if err := disableRyuk(); err != nil {
+	if err := disableRyuk(who); err != nil {
 		return nil, err
+	}
+	if removed, err := RemoveLeftoverContainers(ctx, ""); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: removing leftovers of earlier runs: %v\n", who, err)
+	} else if len(removed) > 0 {
+		fmt.Fprintf(os.Stderr, "%s: removed %d leftovers of crashed runs: %s\n", who, len(removed), strings.Join(removed, " "))
 	}
 
 	ctr, err := k3s.Run(ctx, p.image,
+		// Labelled like the container provider's, so that a crashed run's k3s is swept too.
+		testcontainers.WithLabels(suiteLabels(runid.New(), "k3s")),
 		// The module waits for the same line with a 60s default deadline; widen it to ours.
 		testcontainers.WithWaitStrategyAndDeadline(p.startTimeout,
 			wait.ForLog(".*Node controller sync successful.*").AsRegexp()),
@@ -86,20 +96,4 @@ func (p *k3sProvider) Start(ctx context.Context) (Cluster, error) {
 		return fail(fmt.Errorf("%s: parse kubeconfig from container %s: %w", who, ctr.GetContainerID(), err))
 	}
 	return &started{name: NameK3s, cfg: cfg, stop: stop}, nil
-}
-
-// disableRyuk turns off testcontainers' reaper container, whose image is not available here
-// either; Stop terminates the k3s container instead. testcontainers reads its configuration once
-// per process, so the variable must be set before its first use, and a process that used
-// testcontainers earlier with the reaper on cannot be fixed from here.
-func disableRyuk() error {
-	const env = "TESTCONTAINERS_RYUK_DISABLED"
-	if err := os.Setenv(env, "true"); err != nil {
-		return fmt.Errorf("k3s cluster: set %s: %w", env, err)
-	}
-	if !testcontainers.ReadConfig().RyukDisabled {
-		return missing(nil, "k3s cluster: testcontainers' Ryuk reaper is enabled and its image cannot be pulled here: "+
-			"export %s=true before the test binary starts", env)
-	}
-	return nil
 }

@@ -2,8 +2,6 @@ package cluster
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +12,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/e2e-framework/support"
 	"sigs.k8s.io/e2e-framework/support/kind"
+
+	"github.com/kubernaut/gateway-contract/support/runid"
 )
 
 // DefaultKindImage is the node image used when E2E_KIND_IMAGE is empty: Kubernetes v1.36, the
@@ -73,10 +73,7 @@ func (p *kindProvider) Start(ctx context.Context) (Cluster, error) {
 		return nil, err
 	}
 
-	name, err := kindClusterName()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", who, err)
-	}
+	name := kindClusterName()
 	dir, err := os.MkdirTemp("", name+"-")
 	if err != nil {
 		return nil, fmt.Errorf("%s: temporary directory for %s: %w", who, name, err)
@@ -136,10 +133,4 @@ func (p *kindProvider) create(ctx context.Context, kc support.E2EClusterProvider
 }
 
 // kindClusterName is unique per run, so parallel runs and leftovers of a crashed run never meet.
-func kindClusterName() (string, error) {
-	b := make([]byte, 4)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("random cluster name: %w", err)
-	}
-	return "gateway-e2e-" + hex.EncodeToString(b), nil
-}
+func kindClusterName() string { return "gateway-e2e-" + runid.New() }

@@ -20,6 +20,7 @@ import (
 	"github.com/kubernaut/gateway-contract/support/controlplane"
 	"github.com/kubernaut/gateway-contract/support/namespace"
 	"github.com/kubernaut/gateway-contract/support/repo"
+	"github.com/kubernaut/gateway-contract/support/runid"
 )
 
 // TestLocalProviderForReal starts the embedded control plane, installs the CRD, creates and
@@ -65,7 +66,7 @@ func TestLocalProviderForReal(t *testing.T) {
 
 	cs := kubernetes.NewForConfigOrDie(cfg)
 	dyn := dynamic.NewForConfigOrDie(cfg)
-	gen := namespace.New(namespace.NewRunID())
+	gen := namespace.New(runid.New())
 	ns := gen.Name("creates and removes a namespace")
 	if err := namespace.Create(ctx, cs, ns, gen.Labels("f", "s"), nil); err != nil {
 		t.Fatal(err)

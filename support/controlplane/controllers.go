@@ -15,8 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/kubernaut/gateway-contract/support/kubeconfig"
 )
 
 // controllerStartTimeout bounds kube-controller-manager's start, up to its first visible work.
@@ -130,13 +130,8 @@ func (c *controllers) stop() error {
 // WriteKubeconfig writes an administrator kubeconfig for cfg (client certificate or token, CA), as
 // kube-controller-manager and the scripts that run the control plane alone need one.
 func WriteKubeconfig(path string, cfg *rest.Config) error {
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["local"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
-	kc.AuthInfos["admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData, Token: cfg.BearerToken}
-	kc.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "admin"}
-	kc.CurrentContext = "local"
-	if err := clientcmd.WriteToFile(*kc, path); err != nil {
-		return fmt.Errorf("writing the kubeconfig %s: %w", path, err)
-	}
-	return nil
+	return kubeconfig.Write(path, kubeconfig.Config{
+		Context: "local", User: "admin", Server: cfg.Host, CAData: cfg.CAData,
+		Token: cfg.BearerToken, CertData: cfg.CertData, KeyData: cfg.KeyData,
+	})
 }

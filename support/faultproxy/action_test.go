@@ -45,7 +45,7 @@ func TestStatusAnswersLikeTheAPIServer(t *testing.T) {
 	c := client(t, p, bound)
 	for _, tt := range tests {
 		t.Run(tt.status.String(), func(t *testing.T) {
-			h := p.AddRule(Rule{Match: Match{Verb: VerbCreate, Namespace: "ns1"}, Action: tt.status, Times: 1})
+			h := mustAddRule(t, p, Rule{Match: Match{Verb: VerbCreate, Namespace: "ns1"}, Action: tt.status, Times: 1})
 			before := api.count()
 			resp, body, err := do(t, c, p, http.MethodPost, fmt.Sprintf(rrPath, "ns1"))
 			require.NoError(t, err)
@@ -104,7 +104,7 @@ func (d dropRetryAfter) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestClientGoTurnsTheStatusIntoATypedError(t *testing.T) {
 	api := newFakeAPI(t)
 	p := startProxy(t, api)
-	h := p.AddRule(Rule{Match: Match{Verb: VerbGet, Resource: "namespaces"}, Action: Status{Code: 429, RetryAfter: 3 * time.Second}, Times: 1})
+	h := mustAddRule(t, p, Rule{Match: Match{Verb: VerbGet, Resource: "namespaces"}, Action: Status{Code: 429, RetryAfter: 3 * time.Second}, Times: 1})
 	cs, err := kubernetes.NewForConfig(&rest.Config{
 		Host:            p.URL(),
 		BearerToken:     "gateway-token",
@@ -136,7 +136,7 @@ func TestClientGoTurnsTheStatusIntoATypedError(t *testing.T) {
 func TestLatencyDelaysThenForwards(t *testing.T) {
 	api := newFakeAPI(t)
 	p := startProxy(t, api)
-	h := p.AddRule(Rule{Match: Match{Verb: VerbGet}, Action: Latency{Delay: 200 * time.Millisecond}, Times: 1})
+	h := mustAddRule(t, p, Rule{Match: Match{Verb: VerbGet}, Action: Latency{Delay: 200 * time.Millisecond}, Times: 1})
 
 	start := time.Now()
 	resp, _, err := do(t, client(t, p, bound), p, http.MethodGet, "/api/v1/namespaces/ns1")
@@ -154,7 +154,7 @@ func TestLatencyDelaysThenForwards(t *testing.T) {
 		if method == http.MethodPost {
 			verb, path, body = VerbCreate, "/api/v1/namespaces/ns1/configmaps", strings.NewReader(`{"metadata":{"name":"cm"}}`)
 		}
-		slow := p.AddRule(Rule{Match: Match{Verb: verb}, Action: Latency{Delay: time.Hour}, Times: 1})
+		slow := mustAddRule(t, p, Rule{Match: Match{Verb: verb}, Action: Latency{Delay: time.Hour}, Times: 1})
 		ctx, cancel := context.WithTimeout(context.Background(), bound)
 		reqCtx, giveUp := context.WithCancel(ctx)
 		errc := make(chan error, 1)
@@ -199,7 +199,7 @@ func TestConnectionFaults(t *testing.T) {
 			t.Run(tt.action.String()+" "+method, func(t *testing.T) {
 				api := newFakeAPI(t)
 				p := startProxy(t, api)
-				h := p.AddRule(Rule{Match: Match{Namespace: "ns1"}, Action: tt.action})
+				h := mustAddRule(t, p, Rule{Match: Match{Namespace: "ns1"}, Action: tt.action})
 				_, _, err := do(t, client(t, p, tt.timeout), p, method, fmt.Sprintf(rrPath, "ns1"))
 				require.Error(t, err)
 				tt.check(t, err)
@@ -217,7 +217,7 @@ func TestConnectionFaults(t *testing.T) {
 func TestLostAnswerAppliesTheRequest(t *testing.T) {
 	api := newFakeAPI(t)
 	p := startProxy(t, api)
-	h := p.AddRule(Rule{Match: Match{Namespace: "ns1", Verb: VerbCreate}, Action: LostAnswer{}, Times: 1})
+	h := mustAddRule(t, p, Rule{Match: Match{Namespace: "ns1", Verb: VerbCreate}, Action: LostAnswer{}, Times: 1})
 	_, _, err := do(t, client(t, p, bound), p, http.MethodPost, fmt.Sprintf(rrPath, "ns1"))
 	require.ErrorIs(t, err, io.EOF)
 	assert.Equal(t, 1, api.count(), "forwarded: the API server applied it")
@@ -250,7 +250,7 @@ func TestLostAnswerThatCarriedOutNothingDoesNotFire(t *testing.T) {
 	api := newFakeAPI(t)
 	p := startProxy(t, api)
 	api.Close()
-	h := p.AddRule(Rule{Match: Match{Namespace: "ns1", Verb: VerbCreate}, Action: LostAnswer{}, Times: 1})
+	h := mustAddRule(t, p, Rule{Match: Match{Namespace: "ns1", Verb: VerbCreate}, Action: LostAnswer{}, Times: 1})
 	_, _, err := do(t, client(t, p, bound), p, http.MethodPost, fmt.Sprintf(rrPath, "ns1"))
 	require.Error(t, err)
 	require.Eventually(t, func() bool { return len(h.Hits()) == 1 && h.Hits()[0].Err != "" }, bound, 10*time.Millisecond)
@@ -261,7 +261,7 @@ func TestLostAnswerThatCarriedOutNothingDoesNotFire(t *testing.T) {
 func TestCloseReleasesBlackHoledRequests(t *testing.T) {
 	api := newFakeAPI(t)
 	p := startProxy(t, api)
-	h := p.AddRule(Rule{Action: BlackHole{}})
+	h := mustAddRule(t, p, Rule{Action: BlackHole{}})
 	errc := make(chan error, 1)
 	go func() {
 		_, _, err := do(t, client(t, p, 0), p, http.MethodGet, "/api/v1/namespaces/ns1")
@@ -291,7 +291,7 @@ func (panics) serve(x *exchange) error { panic("a bug in an action") }
 func TestARecordEndsEvenWhenItsActionPanics(t *testing.T) {
 	api := newFakeAPI(t)
 	p := startProxy(t, api)
-	h := p.AddRule(Rule{Match: Match{Namespace: "ns1"}, Action: panics{}})
+	h := mustAddRule(t, p, Rule{Match: Match{Namespace: "ns1"}, Action: panics{}})
 	_, _, err := do(t, client(t, p, bound), p, http.MethodGet, fmt.Sprintf(rrPath, "ns1"))
 	require.Error(t, err, "net/http closes the connection of a handler that panicked")
 	rec := onlyRecord(t, p, h)

@@ -16,7 +16,7 @@ func BenchmarkForward(b *testing.B) {
 		b.Run(fmt.Sprintf("rules=%d", rules), func(b *testing.B) {
 			p := startProxy(b, newFakeAPI(b))
 			for i := 0; i < rules; i++ {
-				p.AddRule(Rule{Match: Match{Verb: VerbCreate, Namespace: fmt.Sprintf("other-%d", i)}, Action: Status{Code: 503}})
+				mustAddRule(b, p, Rule{Match: Match{Verb: VerbCreate, Namespace: fmt.Sprintf("other-%d", i)}, Action: Status{Code: 503}})
 			}
 			pool := x509.NewCertPool()
 			pool.AppendCertsFromPEM(p.CAData())

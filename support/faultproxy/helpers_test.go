@@ -153,3 +153,23 @@ func mustURL(t *testing.T, s string) *url.URL {
 	require.NoError(t, err)
 	return u
 }
+
+// mustAddRule puts a rule in force or fails the test.
+func mustAddRule(tb testing.TB, p *Proxy, r Rule) *RuleHandle {
+	tb.Helper()
+	h, err := p.AddRule(r)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return h
+}
+
+// mustAdd puts a rule in force in a rule set or fails the test.
+func mustAdd(tb testing.TB, s *ruleSet, r Rule) *RuleHandle {
+	tb.Helper()
+	h, err := s.add(r)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return h
+}

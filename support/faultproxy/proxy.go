@@ -109,7 +109,7 @@ func New(opts Options) (*Proxy, error) {
 			hosts = append(hosts, h)
 		}
 	}
-	cert, caPEM, err := selfSigned(hosts)
+	cert, caPEM, err := servingCert(hosts)
 	if err != nil {
 		return nil, err
 	}
@@ -211,9 +211,9 @@ func (p *Proxy) Close() error {
 	return nil
 }
 
-// AddRule puts a rule in force behind those added before it. It panics on a rule that fails
-// Validate, which is a programming error in a step.
-func (p *Proxy) AddRule(r Rule) *RuleHandle { return p.rules.add(r) }
+// AddRule puts a rule in force behind those added before it. A rule that fails Validate is
+// refused with its error and nothing is put in force.
+func (p *Proxy) AddRule(r Rule) (*RuleHandle, error) { return p.rules.add(r) }
 
 // Requests returns the request log for a namespace, oldest first; an empty namespace returns all.
 func (p *Proxy) Requests(namespace string) []Record { return p.log.list(namespace) }

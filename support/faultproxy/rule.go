@@ -69,7 +69,7 @@ type Rule struct {
 }
 
 // Validate reports a rule that cannot work, so steps can reject a bad table row with a message
-// instead of AddRule panicking.
+// before anything is put in force; AddRule refuses such a rule with the same error.
 func (r Rule) Validate() error {
 	if r.Action == nil {
 		return errors.New("faultproxy: rule has no action")
@@ -233,21 +233,6 @@ func waitChange(ctx context.Context, changed <-chan struct{}, expires time.Time)
 	return nil
 }
 
-// Intervals returns the gaps between consecutive hits in time order, so a step can assert that
-// the gateway's retries back off (each gap larger than the one before, within jitter).
-func Intervals(hits []Hit) []time.Duration {
-	times := make([]time.Time, 0, len(hits))
-	for _, h := range hits {
-		times = append(times, h.Time)
-	}
-	slices.SortFunc(times, time.Time.Compare)
-	var out []time.Duration
-	for i := 1; i < len(times); i++ {
-		out = append(out, times[i].Sub(times[i-1]))
-	}
-	return out
-}
-
 // ruleSet holds the rules in force, in insertion order, under one lock: matching and claiming a
 // rule's next use happen together, so concurrent requests never overshoot Times.
 type ruleSet struct {
@@ -256,15 +241,15 @@ type ruleSet struct {
 	now   func() time.Time
 }
 
-func (s *ruleSet) add(r Rule) *RuleHandle {
+func (s *ruleSet) add(r Rule) (*RuleHandle, error) {
 	if err := r.Validate(); err != nil {
-		panic(err)
+		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	h := &RuleHandle{set: s, rule: r, name: r.describe(), changed: make(chan struct{})}
 	s.rules = append(s.rules, h)
-	return h
+	return h, nil
 }
 
 // match finds the first rule in force that matches and records the hit on it. Rules that can no

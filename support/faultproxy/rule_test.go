@@ -83,17 +83,19 @@ func TestRuleValidate(t *testing.T) {
 		}
 		assert.ErrorContains(t, err, tt.wantErr)
 		s, _ := newSet()
-		assert.Panics(t, func() { s.add(tt.rule) })
+		h, err := s.add(tt.rule)
+		assert.Nil(t, h, "nothing put in force")
+		assert.ErrorContains(t, err, tt.wantErr, "AddRule refuses it with Validate's error")
 	}
 }
 
 func TestRuleNames(t *testing.T) {
 	s, _ := newSet()
-	h := s.add(Rule{Match: Match{Verb: VerbCreate, Resource: "remediationrequests", Namespace: "a"}, Action: Status{Code: 429, RetryAfter: time.Second}})
+	h := mustAdd(t, s, Rule{Match: Match{Verb: VerbCreate, Resource: "remediationrequests", Namespace: "a"}, Action: Status{Code: 429, RetryAfter: time.Second}})
 	assert.Equal(t, "status 429 retry-after 1s on create remediationrequests in a", h.Name())
-	h = s.add(Rule{Match: Match{Subresource: "status", Name: "rr"}, Action: BlackHole{}})
+	h = mustAdd(t, s, Rule{Match: Match{Subresource: "status", Name: "rr"}, Action: BlackHole{}})
 	assert.Equal(t, "black hole on any verb any resource/status rr in any namespace", h.Name())
-	assert.Equal(t, "mine", s.add(Rule{Name: "mine", Action: Drop{}}).Name())
+	assert.Equal(t, "mine", mustAdd(t, s, Rule{Name: "mine", Action: Drop{}}).Name())
 }
 
 func TestTimesAndFor(t *testing.T) {
@@ -113,7 +115,7 @@ func TestTimesAndFor(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, c := newSet()
-			h := s.add(tt.rule)
+			h := mustAdd(t, s, tt.rule)
 			var got []bool
 			for range tt.want {
 				c.advance(tt.step)
@@ -136,9 +138,9 @@ func TestTimesAndFor(t *testing.T) {
 
 func TestFirstActiveMatchingRuleWins(t *testing.T) {
 	s, _ := newSet()
-	narrow := s.add(Rule{Match: Match{Verb: VerbCreate, Namespace: "a"}, Action: Status{Code: 500}, Times: 1})
-	broad := s.add(Rule{Match: Match{Namespace: "a"}, Action: Status{Code: 503}})
-	other := s.add(Rule{Match: Match{Namespace: "b"}, Action: Reset{}})
+	narrow := mustAdd(t, s, Rule{Match: Match{Verb: VerbCreate, Namespace: "a"}, Action: Status{Code: 500}, Times: 1})
+	broad := mustAdd(t, s, Rule{Match: Match{Namespace: "a"}, Action: Status{Code: 503}})
+	other := mustAdd(t, s, Rule{Match: Match{Namespace: "b"}, Action: Reset{}})
 	for _, want := range []*RuleHandle{narrow, broad, broad} {
 		got, _ := s.match(http.MethodPost, createRR)
 		assert.Same(t, want, got)
@@ -149,7 +151,7 @@ func TestFirstActiveMatchingRuleWins(t *testing.T) {
 
 func TestTimesHoldUnderConcurrency(t *testing.T) {
 	s, _ := newSet()
-	h := s.add(Rule{Action: Status{Code: 503}, Times: 10})
+	h := mustAdd(t, s, Rule{Action: Status{Code: 503}, Times: 10})
 	var hits atomic.Int32
 	var wg sync.WaitGroup
 	for range 200 {
@@ -167,7 +169,7 @@ func TestTimesHoldUnderConcurrency(t *testing.T) {
 func TestTimesHoldThroughTheProxy(t *testing.T) {
 	api := newFakeAPI(t)
 	p := startProxy(t, api)
-	h := p.AddRule(Rule{Match: Match{Namespace: "ns1"}, Action: Status{Code: 503}, Times: 4})
+	h := mustAddRule(t, p, Rule{Match: Match{Namespace: "ns1"}, Action: Status{Code: 503}, Times: 4})
 	// A generous timeout: this test is about counts, and TLS handshakes are slow under -race on
 	// a loaded machine.
 	c := client(t, p, time.Minute)
@@ -196,7 +198,7 @@ func TestTimesHoldThroughTheProxy(t *testing.T) {
 func TestWaitFired(t *testing.T) {
 	t.Run("never fired", func(t *testing.T) {
 		s, _ := newSet()
-		h := s.add(Rule{Name: "creates fail", Action: Status{Code: 503}})
+		h := mustAdd(t, s, Rule{Name: "creates fail", Action: Status{Code: 503}})
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
 		err := h.WaitFired(ctx, 2)
@@ -206,7 +208,7 @@ func TestWaitFired(t *testing.T) {
 	})
 	t.Run("fires later", func(t *testing.T) {
 		s, _ := newSet()
-		h := s.add(Rule{Action: Status{Code: 503}})
+		h := mustAdd(t, s, Rule{Action: Status{Code: 503}})
 		go func() {
 			for range 3 {
 				s.match(http.MethodPost, createRR)
@@ -218,7 +220,7 @@ func TestWaitFired(t *testing.T) {
 	})
 	t.Run("removed while waiting", func(t *testing.T) {
 		s, _ := newSet()
-		h := s.add(Rule{Action: Status{Code: 503}})
+		h := mustAdd(t, s, Rule{Action: Status{Code: 503}})
 		errc := make(chan error, 1)
 		go func() { errc <- h.WaitFired(context.Background(), 1) }()
 		h.Remove()
@@ -231,7 +233,7 @@ func TestWaitFired(t *testing.T) {
 	})
 	t.Run("window closes while waiting", func(t *testing.T) {
 		s := &ruleSet{now: time.Now}
-		h := s.add(Rule{Action: Status{Code: 503}, For: 30 * time.Millisecond})
+		h := mustAdd(t, s, Rule{Action: Status{Code: 503}, For: 30 * time.Millisecond})
 		m, idx := s.match(http.MethodPost, createRR) // opens the window
 		s.settle(m, idx, 503, nil)
 		ctx, cancel := context.WithTimeout(context.Background(), bound)
@@ -241,36 +243,12 @@ func TestWaitFired(t *testing.T) {
 	})
 	t.Run("injection failed", func(t *testing.T) {
 		s, _ := newSet()
-		h := s.add(Rule{Action: Reset{}})
+		h := mustAdd(t, s, Rule{Action: Reset{}})
 		m, idx := s.match(http.MethodGet, createRR)
 		s.settle(m, idx, 0, errors.New("hijack not supported"))
 		assert.Zero(t, h.Count(), "a failed injection does not count")
 		assert.ErrorContains(t, h.WaitFired(context.Background(), 1), "failed to inject its fault")
 	})
-}
-
-func TestIntervals(t *testing.T) {
-	base := time.Unix(0, 0)
-	at := func(ms ...int) []Hit {
-		var hs []Hit
-		for _, m := range ms {
-			hs = append(hs, Hit{Time: base.Add(time.Duration(m) * time.Millisecond)})
-		}
-		return hs
-	}
-	ms := time.Millisecond
-	tests := []struct {
-		hits []Hit
-		want []time.Duration
-	}{
-		{nil, nil},
-		{at(5), nil},
-		{at(0, 100, 300, 700), []time.Duration{100 * ms, 200 * ms, 400 * ms}},
-		{at(300, 0, 100), []time.Duration{100 * ms, 200 * ms}},
-	}
-	for _, tt := range tests {
-		assert.Equal(t, tt.want, Intervals(tt.hits))
-	}
 }
 
 func TestRequestLogIsBounded(t *testing.T) {

@@ -14,10 +14,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubernaut/gateway-contract/support/kubeconfig"
 	"github.com/kubernaut/gateway-contract/support/lifecycle"
 	"github.com/kubernaut/gateway-contract/support/repo"
 )
@@ -221,13 +220,5 @@ func apply(what string, undo *lifecycle.Stack, create func() error, del lifecycl
 // WriteKubeconfig writes a kubeconfig that reaches server (normally the fault proxy) with the
 // given CA and bearer token, and nothing else: no client certificate, no admin rights.
 func WriteKubeconfig(path, server string, caData []byte, token string) error {
-	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["suite"] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: caData}
-	cfg.AuthInfos["gateway"] = &clientcmdapi.AuthInfo{Token: token}
-	cfg.Contexts["gateway"] = &clientcmdapi.Context{Cluster: "suite", AuthInfo: "gateway"}
-	cfg.CurrentContext = "gateway"
-	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
-		return fmt.Errorf("writing the gateway's kubeconfig %s: %w", path, err)
-	}
-	return nil
+	return kubeconfig.Write(path, kubeconfig.Config{Context: "gateway", User: "gateway", Server: server, CAData: caData, Token: token})
 }

@@ -38,6 +38,7 @@ import (
 	"github.com/kubernaut/gateway-contract/support/lifecycle"
 	"github.com/kubernaut/gateway-contract/support/namespace"
 	"github.com/kubernaut/gateway-contract/support/repo"
+	"github.com/kubernaut/gateway-contract/support/runid"
 	"github.com/kubernaut/gateway-contract/support/settings"
 )
 
@@ -233,7 +234,7 @@ func (h *Harness) installCRDs(ctx context.Context, undo *lifecycle.Stack) error 
 }
 
 func (h *Harness) sweepNamespaces(ctx context.Context, undo *lifecycle.Stack) error {
-	h.Namespaces = namespace.New(namespace.NewRunID())
+	h.Namespaces = namespace.New(runid.New())
 	if h.controllers() {
 		// Scenarios only ask for their namespaces' deletion; the run ends when the cluster's
 		// namespace controller has really removed them, or fails naming the ones it left.

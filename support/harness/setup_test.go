@@ -27,7 +27,7 @@ var errInjected = errors.New("injected failure")
 // TestSetupFailsCleanlyAtEveryStage fails each stage of a launched-gateway setup in turn, on an
 // API server the test runs itself (as the existing provider, so that the harness does not own
 // the cluster), and checks that the original error comes back in one line and that every process
-// and object the stages before it made is gone. The last round fails nothing, tears down, and
+// and object the stages before it made is gone. A last pass fails nothing, tears down, and
 // checks the same.
 func TestSetupFailsCleanlyAtEveryStage(t *testing.T) {
 	if testing.Short() {
@@ -85,8 +85,8 @@ func TestSetupFailsCleanlyAtEveryStage(t *testing.T) {
 	}
 }
 
-// TestTeardownOfNothingIsSafe: the panic of the first round was a teardown of a harness that
-// setup never returned.
+// TestTeardownOfNothingIsSafe: tearing down a harness that setup never returned (a nil
+// *Harness) must not panic.
 func TestTeardownOfNothingIsSafe(t *testing.T) {
 	var h *Harness
 	if err := h.Teardown(context.Background()); err != nil {

@@ -33,7 +33,6 @@ type Option func(*cleanup)
 type cleanup struct {
 	dyn        dynamic.Interface
 	resources  []schema.GroupVersionResource
-	grace      time.Duration
 	controller bool
 }
 
@@ -55,14 +54,6 @@ func WithDynamic(dc dynamic.Interface, resources ...schema.GroupVersionResource)
 			c.resources = []schema.GroupVersionResource{RemediationRequests}
 		}
 	}
-}
-
-// WithGracePeriod makes Delete wait up to d for a namespace controller to remove the namespace
-// before forcing it. Use it on clusters that run kube-controller-manager (k3s, kind, existing), so
-// that content the suite did not create (service accounts, config maps) is removed properly;
-// leave it at zero on the embedded control plane, which has no such controller.
-func WithGracePeriod(d time.Duration) Option {
-	return func(c *cleanup) { c.grace = d }
 }
 
 // Create makes a scenario namespace. It adds the managed-by marker if the labels lack it, because
@@ -111,12 +102,6 @@ func Delete(ctx context.Context, cs kubernetes.Interface, name string, opts ...O
 	if c.controller {
 		return nil
 	}
-	if c.grace > 0 {
-		gone, err := waitGone(ctx, cs, name, c.grace)
-		if err != nil || gone {
-			return err
-		}
-	}
 	ns, err := nsClient.Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
@@ -153,24 +138,6 @@ func WaitGone(ctx context.Context, cs kubernetes.Interface, runID string, bound 
 		return fmt.Errorf("the namespace controller did not remove the run's namespaces within %s; left: %s: %w", bound, strings.Join(left, ", "), err)
 	}
 	return nil
-}
-
-func waitGone(ctx context.Context, cs kubernetes.Interface, name string, grace time.Duration) (bool, error) {
-	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, grace, true, func(ctx context.Context) (bool, error) {
-		_, err := cs.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			return true, nil
-		}
-		return false, err
-	})
-	switch {
-	case err == nil:
-		return true, nil
-	case wait.Interrupted(err) && ctx.Err() == nil:
-		return false, nil // grace period over: force it
-	default:
-		return false, fmt.Errorf("wait for namespace %q to go: %w", name, err)
-	}
 }
 
 // removeContent deletes the Events and the configured custom resources of the namespace, and

@@ -172,15 +172,6 @@ func TestDeleteReportsOtherErrors(t *testing.T) {
 	assert.Contains(t, err.Error(), `"e2e-a"`)
 }
 
-func TestDeleteGracePeriodForcesAfterwards(t *testing.T) {
-	cs := fake.NewClientset(suiteNS("e2e-a", nil))
-	withoutNamespaceController(cs)
-	start := time.Now()
-	require.NoError(t, Delete(context.Background(), cs, "e2e-a", WithGracePeriod(300*time.Millisecond)))
-	assert.GreaterOrEqual(t, time.Since(start), 300*time.Millisecond, "waited for a controller first")
-	assert.Empty(t, namespaces(t, cs))
-}
-
 func TestCreate(t *testing.T) {
 	ctx := context.Background()
 	g := New("r1")

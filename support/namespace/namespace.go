@@ -9,12 +9,12 @@
 package namespace
 
 import (
-	"crypto/rand"
-	"encoding/binary"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/kubernaut/gateway-contract/support/runid"
 )
 
 // Label and annotation keys the suite puts on its namespaces. They are exported so that the
@@ -59,35 +59,13 @@ type Generator struct {
 
 // New returns a generator for the run id. The id is reduced to lowercase letters and digits (at
 // most 16) so that it can go into names and label values unchanged; an id left empty by that is
-// replaced by NewRunID(), because a generator without a run id could repeat an earlier run's names.
+// replaced by runid.New(), because a generator without a run id could repeat an earlier run's names.
 func New(runID string) *Generator {
 	id := sanitizeRunID(runID)
 	if id == "" {
-		id = NewRunID()
+		id = runid.New()
 	}
 	return &Generator{runID: id, now: time.Now}
-}
-
-// NewRunID returns a fresh 8-character lowercase base36 run id: three characters of the clock
-// (seconds, wrapping every ~13 hours) and five random ones (60 million values). The clock part
-// keeps runs apart even with a poor random source, and the random part keeps parallel processes
-// started in the same second apart.
-func NewRunID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
-	random := binary.LittleEndian.Uint64(b[:])
-	clock := uint64(time.Now().Unix())
-	return base36(clock, 3) + base36(random, 5)
-}
-
-// base36 renders the low digits of v as exactly n base36 digits.
-func base36(v uint64, n int) string {
-	var span uint64 = 1
-	for range n {
-		span *= 36
-	}
-	s := strconv.FormatUint(v%span, 36)
-	return strings.Repeat("0", n-len(s)) + s
 }
 
 // RunID is the run id the generator actually uses, after sanitising.

@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/kubernaut/gateway-contract/support/runid"
 )
 
 // awkward holds the inputs random generation rarely hits: empty, unicode only, separators only,
@@ -125,7 +127,7 @@ func TestMissing(t *testing.T) {
 }
 
 func TestNamesAreUniqueUnderConcurrency(t *testing.T) {
-	g1, g2 := New(NewRunID()), New(NewRunID())
+	g1, g2 := New(runid.New()), New(runid.New())
 	require.NotEqual(t, g1.RunID(), g2.RunID())
 	const workers, each = 200, 50
 	var mu sync.Mutex
@@ -159,19 +161,6 @@ func TestNamesAreUniqueUnderConcurrency(t *testing.T) {
 func TestSameRunIDInTwoGeneratorsIsTheCallersMistake(t *testing.T) {
 	// Documented limit: uniqueness across processes rests on distinct run ids.
 	assert.Equal(t, New("x").Name("s"), New("x").Name("s"))
-}
-
-func TestNewRunID(t *testing.T) {
-	// 100 ids in one second share the clock part; the five random characters keep the chance of a
-	// repeat below 1e-4.
-	seen := map[string]bool{}
-	for range 100 {
-		id := NewRunID()
-		require.Len(t, id, 8)
-		require.Equal(t, id, sanitizeRunID(id), "run id %q is not lowercase base36", id)
-		require.False(t, seen[id], "repeated run id %q", id)
-		seen[id] = true
-	}
 }
 
 func TestNewSanitisesTheRunID(t *testing.T) {

@@ -203,7 +203,7 @@ func judgeScenario(acc *scenarioAcc, known map[string]bool) (ScenarioResult, []P
 	ti := readTags(acc.tags)
 	s.Quarantined = ti.quarantined
 	if s.Quarantined {
-		s.QuarantineReason = quarantineReason(acc.desc, acc.featureDesc, ti.tickets)
+		s.QuarantineReason = quarantineReason(acc.desc, acc.featureDesc, ti.labels)
 	}
 	subject := fmt.Sprintf("%s:%d", k.uri, k.line)
 	var problems []Problem

@@ -169,7 +169,7 @@ func TestBuildTagsAndQuarantine(t *testing.T) {
 	q := r.scenario(t, "Node alerts use the fallback namespace")
 	assert.True(t, q.Quarantined)
 	assert.Equal(t, StatusFailed, q.Result)
-	assert.Equal(t, "the fallback namespace is created too late by the harness (ISSUE-12)", q.QuarantineReason)
+	assert.Equal(t, "the fallback namespace is created too late by the harness (late-fallback-namespace)", q.QuarantineReason)
 	bare := r.scenario(t, "Bare quarantine passes")
 	assert.True(t, bare.Quarantined)
 	assert.Empty(t, bare.QuarantineReason)
@@ -206,17 +206,17 @@ func TestQuarantineReason(t *testing.T) {
 		want                    string
 	}{
 		{"description only", "  Quarantined: slow API\n", "", []string{"@quarantine"}, "slow API"},
-		{"ticket only", "", "", []string{"@quarantine(ISSUE-12)"}, "ISSUE-12"},
-		{"both", "Some text\n  Quarantined:  slow API  ", "", []string{"@quarantine(ISSUE-12)"}, "slow API (ISSUE-12)"},
+		{"label only", "", "", []string{"@quarantine(late-fallback-namespace)"}, "late-fallback-namespace"},
+		{"both", "Some text\n  Quarantined:  slow API  ", "", []string{"@quarantine(late-fallback-namespace)"}, "slow API (late-fallback-namespace)"},
 		{"feature description", "", "Quarantined: whole feature", []string{"@quarantine"}, "whole feature"},
 		{"none", "unrelated", "", []string{"@quarantine"}, ""},
-		{"empty ticket", "", "", []string{"@quarantine()"}, ""},
+		{"empty label", "", "", []string{"@quarantine()"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ti := readTags(tt.tags)
 			assert.True(t, ti.quarantined)
-			assert.Equal(t, tt.want, quarantineReason(tt.scenario, tt.feature, ti.tickets))
+			assert.Equal(t, tt.want, quarantineReason(tt.scenario, tt.feature, ti.labels))
 		})
 	}
 	assert.False(t, readTags([]string{"@quarantined", "@quarantine-later"}).quarantined)

@@ -35,12 +35,14 @@
 // an error. Area tags (@ingestion, ...) are informational: areas come from
 // the catalog.
 //
-// Quarantine: the tag @quarantine, or @quarantine(<ticket>) such as
-// @quarantine(ISSUE-12). Gherkin tags cannot hold spaces, so the reason is
-// the text after a description line starting with "Quarantined:" under the
-// Scenario line (else under the Feature line), followed by the tickets in
-// parentheses: "Quarantined: races with the API server restart" plus
-// @quarantine(ISSUE-12) gives "races with the API server restart (ISSUE-12)".
+// Quarantine: the tag @quarantine, or @quarantine(<label>) where the label is
+// a short reason in hyphenated words, such as @quarantine(late-fallback-namespace).
+// Gherkin tags cannot hold spaces, so the full reason is the text after a
+// description line starting with "Quarantined:" under the Scenario line (else
+// under the Feature line), followed by the labels in parentheses:
+// "Quarantined: races with the API server restart" plus
+// @quarantine(late-fallback-namespace) gives
+// "races with the API server restart (late-fallback-namespace)".
 // A quarantine without reason is shown as "no reason given". Quarantined
 // scenarios are listed first in every output.
 //

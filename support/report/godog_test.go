@@ -76,7 +76,7 @@ func TestRealGodogOutput(t *testing.T) {
 		names = append(names, a.Name)
 	}
 	assert.Contains(t, names, "response.json")
-	assert.Equal(t, "waits for the fault proxy (ISSUE-7)", r.scenario(t, "Quarantined").QuarantineReason)
+	assert.Equal(t, "waits for the fault proxy (fault-proxy-wait)", r.scenario(t, "Quarantined").QuarantineReason)
 
 	// each example row is its own scenario, told apart by its line
 	outline := r.requirement(t, "BR-GATEWAY-006").Scenarios

@@ -94,7 +94,7 @@ func TestHTMLContent(t *testing.T) {
 		"&lt;script&gt;alert(1)&lt;/script&gt;", // attachment text is escaped
 		"<pre>{&#34;results&#34;:[{&#34;status&#34;:&#34;created&#34;}]}</pre>",
 		`src="data:image/png;base64,`,
-		"the fallback namespace is created too late by the harness (ISSUE-12)",
+		"the fallback namespace is created too late by the harness (late-fallback-namespace)",
 		"no reason given",
 		"Traceability gate: FAILED",
 		`id="BR-GATEWAY-001"`,

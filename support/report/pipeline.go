@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
-	gherkin "github.com/cucumber/gherkin/go/v42"
-	messages "github.com/cucumber/messages/go/v34"
+	"github.com/kubernaut/gateway-contract/support/featurefile"
 )
 
 // Names of the traceability files inside a report directory.
@@ -154,28 +154,17 @@ func MergeCucumber(dst string, sources ...string) error {
 }
 
 // QuarantineTags lists the quarantine tags that the features in dir put on scenarios (and
-// features and rules): @quarantine, and the ticketed @quarantine(ISSUE-12) forms, which godog's
+// features and rules): @quarantine, and the labelled @quarantine(<label>) forms, which godog's
 // tag filters can only match by their full name. The features are parsed with the Gherkin
 // parser, so a tag-like word inside a description or a step does not count.
 func QuarantineTags(dir string) ([]string, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*.feature"))
-	if err != nil || len(files) == 0 {
-		return nil, fmt.Errorf("no feature files in %s: %v", dir, err)
+	scenarios, err := featurefile.ReadDir(dir)
+	if err != nil {
+		return nil, err
 	}
 	seen := map[string]bool{quarantineTag: true}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", f, err)
-		}
-		doc, err := gherkin.ParseGherkinDocument(bytes.NewReader(data), (&messages.Incrementing{}).NewId)
-		if err != nil {
-			return nil, fmt.Errorf("parsing %s: %w", f, err)
-		}
-		if doc.Feature == nil {
-			continue
-		}
-		for _, t := range featureTags(doc.Feature) {
+	for _, sc := range scenarios {
+		for _, t := range append(slices.Clone(sc.Tags), sc.ExampleTags...) {
 			if readTags([]string{t}).quarantined {
 				seen[t] = true
 			}
@@ -187,38 +176,6 @@ func QuarantineTags(dir string) ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
-}
-
-// featureTags are every tag in a feature: its own, its rules', its scenarios' and examples'.
-func featureTags(f *messages.Feature) []string {
-	var out []string
-	add := func(tags []*messages.Tag) {
-		for _, t := range tags {
-			out = append(out, t.Name)
-		}
-	}
-	add(f.Tags)
-	var scenario func(s *messages.Scenario)
-	scenario = func(s *messages.Scenario) {
-		add(s.Tags)
-		for _, e := range s.Examples {
-			add(e.Tags)
-		}
-	}
-	for _, c := range f.Children {
-		if c.Scenario != nil {
-			scenario(c.Scenario)
-		}
-		if c.Rule != nil {
-			add(c.Rule.Tags)
-			for _, rc := range c.Rule.Children {
-				if rc.Scenario != nil {
-					scenario(rc.Scenario)
-				}
-			}
-		}
-	}
-	return out
 }
 
 // SummaryLine is the one paragraph printed for a CI log.

@@ -17,10 +17,10 @@ type tagInfo struct {
 	reqIDs []string
 	// malformed are @BR- tags that do not spell a requirement id exactly.
 	malformed []string
-	// quarantined is set by @quarantine or @quarantine(<ticket>).
+	// quarantined is set by @quarantine or @quarantine(<label>).
 	quarantined bool
-	// tickets are the <ticket> parts of @quarantine(<ticket>) tags.
-	tickets []string
+	// labels are the <label> parts of @quarantine(<label>) tags.
+	labels []string
 }
 
 // readTags classifies tags. Any tag starting with "@BR-" (in any case) is
@@ -39,8 +39,8 @@ func readTags(tags []string) tagInfo {
 			ti.quarantined = true
 		case strings.HasPrefix(t, quarantineTag+"(") && strings.HasSuffix(t, ")"):
 			ti.quarantined = true
-			if ticket := t[len(quarantineTag)+1 : len(t)-1]; ticket != "" {
-				ti.tickets = append(ti.tickets, ticket)
+			if label := t[len(quarantineTag)+1 : len(t)-1]; label != "" {
+				ti.labels = append(ti.labels, label)
 			}
 		}
 	}
@@ -49,16 +49,16 @@ func readTags(tags []string) tagInfo {
 
 // quarantineReason builds the reason shown beside a quarantined scenario:
 // the text after "Quarantined:" in the scenario's description (else the
-// feature's), followed by the tickets of @quarantine(<ticket>) tags.
-func quarantineReason(scenarioDesc, featureDesc string, tickets []string) string {
+// feature's), followed by the labels of @quarantine(<label>) tags.
+func quarantineReason(scenarioDesc, featureDesc string, labels []string) string {
 	text := markerLine(scenarioDesc)
 	if text == "" {
 		text = markerLine(featureDesc)
 	}
-	if len(tickets) == 0 {
+	if len(labels) == 0 {
 		return text
 	}
-	t := strings.Join(tickets, ", ")
+	t := strings.Join(labels, ", ")
 	if text == "" {
 		return t
 	}

@@ -221,12 +221,12 @@ func (l *Loader) Variables() []string {
 // Load applies the environment to every flag not given on the command line, then validates the
 // whole. args are the positional arguments (flag.Args()): feature paths, like -godog.paths.
 func (l *Loader) Load(getenv func(string) string, args []string) (Settings, error) {
-	given := map[string]bool{}
-	l.fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	onCommandLine := map[string]bool{}
+	l.fs.Visit(func(f *flag.Flag) { onCommandLine[f.Name] = true })
 	var errs []error
 	for _, e := range l.entries {
 		v := strings.TrimSpace(getenv(e.env))
-		if given[e.flag] || v == "" {
+		if onCommandLine[e.flag] || v == "" {
 			continue
 		}
 		if err := l.fs.Set(e.flag, v); err != nil {

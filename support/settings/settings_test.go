@@ -141,7 +141,7 @@ func TestCheckTags(t *testing.T) {
 	tests := []struct{ filter, errPart string }{
 		{"", ""},
 		{"@resilience", ""},
-		{"@dedup && ~@dedicated-gateway,@ops", ""},
+		{"@dedup && ~@launched-gateway,@ops", ""},
 		{"(@a) && ~@b", "no parentheses"},
 		{"@a or @b", "no parentheses"},
 		{"resilience", "is not a tag"},

@@ -1,4 +1,4 @@
-// Package soak is the gateway's soak (issue 10): many alerts, pushed through real Alertmanagers
+// Package soak is the gateway's soak: many alerts, pushed through real Alertmanagers
 // into a dedicated gateway while a seeded schedule injects every kind of fault between the
 // gateway and the API server and SIGKILLs the gateway, then a check, from the cluster alone,
 // that nothing was lost, doubled or under-counted and that the gateway's metrics agree with

@@ -43,18 +43,22 @@ func (r *run) kill(ctx context.Context, f Fault) error {
 		rf.ended = true
 	}
 	freeze := make([]*faultproxy.RuleHandle, 0, len(r.namespaces))
-	for _, ns := range r.namespaces {
-		freeze = append(freeze, r.gw.Proxy.AddRule(faultproxy.Rule{
-			Name:   fmt.Sprintf("soak fault #%d: freeze %s for the SIGKILL", f.Index, ns),
-			Match:  faultproxy.Match{Resource: v1alpha1.ResourcePlural, Namespace: ns},
-			Action: faultproxy.Status{Code: http.StatusServiceUnavailable},
-		}))
-	}
 	defer func() {
 		for _, h := range freeze {
 			h.Remove()
 		}
 	}()
+	for _, ns := range r.namespaces {
+		h, err := r.gw.Proxy.AddRule(faultproxy.Rule{
+			Name:   fmt.Sprintf("soak fault #%d: freeze %s for the SIGKILL", f.Index, ns),
+			Match:  faultproxy.Match{Resource: v1alpha1.ResourcePlural, Namespace: ns},
+			Action: faultproxy.Status{Code: http.StatusServiceUnavailable},
+		})
+		if err != nil {
+			return fmt.Errorf("soak fault #%d: freeze %s: %w", f.Index, ns, err)
+		}
+		freeze = append(freeze, h)
+	}
 	if err := r.bounds.Await(ctx, "the soak's forwarded API calls to end before the SIGKILL", r.noneInFlight); err != nil {
 		return err
 	}

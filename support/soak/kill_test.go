@@ -47,8 +47,11 @@ func TestKillWaitsForOpenRulesToFireAndClose(t *testing.T) {
 			bounds.Eventually = 2 * time.Second
 			r := &run{bounds: bounds, out: io.Discard, t0: time.Now()}
 			rec := &FaultRecord{Index: 1, Kind: Kind5xx, For: Duration(window), Namespace: "soak-a"}
-			handle := proxy.AddRule(faultproxy.Rule{Name: tc.name, Match: faultproxy.Match{Resource: "remediationrequests", Namespace: "soak-a"},
+			handle, err := proxy.AddRule(faultproxy.Rule{Name: tc.name, Match: faultproxy.Match{Resource: "remediationrequests", Namespace: "soak-a"},
 				Action: faultproxy.Status{Code: 502}, For: window})
+			if err != nil {
+				t.Fatal(err)
+			}
 			defer handle.Remove()
 			r.rules = []*ruleFault{{handle: handle, record: rec}}
 

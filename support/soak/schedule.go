@@ -132,7 +132,11 @@ func (r *run) ruleTrack(ctx context.Context) error {
 		if err := r.afterPrevious(ctx, last[ns], f); err != nil {
 			return err
 		}
-		last[ns] = r.addRule(f)
+		rf, err := r.addRule(f)
+		if err != nil {
+			return err
+		}
+		last[ns] = rf
 	}
 	return nil
 }
@@ -172,7 +176,7 @@ func (r *run) afterPrevious(ctx context.Context, p *ruleFault, f Fault) error {
 	return nil
 }
 
-func (r *run) addRule(f Fault) *ruleFault {
+func (r *run) addRule(f Fault) (*ruleFault, error) {
 	r.mu.Lock() // waits for a kill in progress
 	defer r.mu.Unlock()
 	rec := r.records[f.Index-1]
@@ -183,12 +187,15 @@ func (r *run) addRule(f Fault) *ruleFault {
 		Action: action,
 		For:    f.For,
 	}
-	handle := r.gw.Proxy.AddRule(rule)
+	handle, err := r.gw.Proxy.AddRule(rule)
+	if err != nil {
+		return nil, fmt.Errorf("soak fault #%d: %w", f.Index, err)
+	}
 	rec.Started, rec.Action = r.offset(time.Now()), action.String()
 	rf := &ruleFault{handle: handle, record: rec}
 	r.rules = append(r.rules, rf)
 	r.printf("soak: +%s fault #%d %s: %s on %s, for %s from its first hit", rec.Started, f.Index, f.Kind, action, rule.Match, f.For)
-	return rf
+	return rf, nil
 }
 
 func actionOf(f Fault) faultproxy.Action {

@@ -26,6 +26,7 @@ import (
 	"github.com/kubernaut/gateway-contract/support/gatewayproc"
 	"github.com/kubernaut/gateway-contract/support/harness"
 	"github.com/kubernaut/gateway-contract/support/namespace"
+	"github.com/kubernaut/gateway-contract/support/runid"
 )
 
 // production is the gateway's documented defaults, with info logs: the benchmark measures the
@@ -53,7 +54,7 @@ type bench struct {
 }
 
 func newBench(ctx context.Context, h *harness.Harness, cfg config) (*bench, error) {
-	b := &bench{h: h, cfg: cfg, gen: namespace.New("loadbench" + namespace.NewRunID())}
+	b := &bench{h: h, cfg: cfg, gen: namespace.New("loadbench" + runid.New())}
 	// The shared gateway would watch every object the benchmark writes: stop it.
 	if h.Gateway != nil {
 		if err := h.Gateway.Stop(); err != nil {

@@ -73,9 +73,6 @@ func loadCatalog(path string, reqs report.Catalog) (c *catalog, shortfall []stri
 		known[r.ID] = true
 	}
 	var errs []error
-	bad := func(i int, m *mutant, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("mutants[%d] (%s): %s", i, m.ID, fmt.Sprintf(format, args...)))
-	}
 	if c.Exclude != "" {
 		if err := settings.CheckTags(c.Exclude); err != nil {
 			errs = append(errs, fmt.Errorf("exclude: %w", err))
@@ -85,48 +82,19 @@ func loadCatalog(path string, reqs report.Catalog) (c *catalog, shortfall []stri
 	perReq := map[string]int{}
 	for i := range c.Mutants {
 		m := &c.Mutants[i]
-		if !mutantID.MatchString(m.ID) {
-			bad(i, m, "the id must be lowercase words joined by '-'")
-		}
+		problems := m.normalize()
 		if seen[m.ID] {
-			bad(i, m, "the id is used twice")
+			problems = append(problems, "the id is used twice")
 		}
 		seen[m.ID] = true
-		if strings.TrimSpace(m.Description) == "" {
-			bad(i, m, "no description: say what bug the mutant is")
-		}
-		if len(m.Requirements) == 0 {
-			bad(i, m, "names no requirement that must catch it")
-		}
 		for _, id := range m.Requirements {
 			if !known[id] {
-				bad(i, m, "names %s, which is not in %s", id, reqs.Path)
+				problems = append(problems, fmt.Sprintf("names %s, which is not in %s", id, reqs.Path))
 			}
 			perReq[id]++
 		}
-		if m.File != "" || m.Old != "" || m.New != "" {
-			if len(m.Edits) > 0 {
-				bad(i, m, "give either file/old/new or edits, not both")
-			}
-			m.Edits = []edit{{File: m.File, Old: m.Old, New: m.New}}
-		}
-		if len(m.Edits) == 0 {
-			bad(i, m, "has no edit")
-		}
-		for j, e := range m.Edits {
-			switch {
-			case !strings.HasPrefix(e.File, "gateway/") || !strings.HasSuffix(e.File, ".go") || strings.HasSuffix(e.File, "_test.go") || filepath.Clean(e.File) != e.File:
-				bad(i, m, "edit %d: %q is not a Go source of the gateway (gateway/....go, no tests)", j, e.File)
-			case e.Old == "":
-				bad(i, m, "edit %d: old text is empty", j)
-			case e.Old == e.New:
-				bad(i, m, "edit %d: new text is the old text: the mutant changes nothing", j)
-			}
-		}
-		if m.Tags != "" {
-			if err := settings.CheckTags(m.Tags); err != nil {
-				bad(i, m, "%v", err)
-			}
+		for _, p := range problems {
+			errs = append(errs, fmt.Errorf("mutants[%d] (%s): %s", i, m.ID, p))
 		}
 	}
 	for _, r := range reqs.Requirements {
@@ -138,6 +106,47 @@ func loadCatalog(path string, reqs report.Catalog) (c *catalog, shortfall []stri
 		return nil, nil, fmt.Errorf("%s: invalid mutant catalog:\n%w", path, err)
 	}
 	return c, shortfall, nil
+}
+
+// normalize turns a single file/old/new into its one edit and returns what is wrong with the
+// mutant on its own: its id, description, requirements named at all, edits and tags.
+func (m *mutant) normalize() []string {
+	var problems []string
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	if !mutantID.MatchString(m.ID) {
+		bad("the id must be lowercase words joined by '-'")
+	}
+	if strings.TrimSpace(m.Description) == "" {
+		bad("no description: say what bug the mutant is")
+	}
+	if len(m.Requirements) == 0 {
+		bad("names no requirement that must catch it")
+	}
+	if m.File != "" || m.Old != "" || m.New != "" {
+		if len(m.Edits) > 0 {
+			bad("give either file/old/new or edits, not both")
+		}
+		m.Edits = []edit{{File: m.File, Old: m.Old, New: m.New}}
+	}
+	if len(m.Edits) == 0 {
+		bad("has no edit")
+	}
+	for j, e := range m.Edits {
+		switch {
+		case !strings.HasPrefix(e.File, "gateway/") || !strings.HasSuffix(e.File, ".go") || strings.HasSuffix(e.File, "_test.go") || filepath.Clean(e.File) != e.File:
+			bad("edit %d: %q is not a Go source of the gateway (gateway/....go, no tests)", j, e.File)
+		case e.Old == "":
+			bad("edit %d: old text is empty", j)
+		case e.Old == e.New:
+			bad("edit %d: new text is the old text: the mutant changes nothing", j)
+		}
+	}
+	if m.Tags != "" {
+		if err := settings.CheckTags(m.Tags); err != nil {
+			bad("%v", err)
+		}
+	}
+	return problems
 }
 
 // files are the files the mutant edits, sorted, once each.

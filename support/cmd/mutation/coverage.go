@@ -49,44 +49,9 @@ func coverage(ctx context.Context, t *tree, covDir, outDir string) (*report.Cove
 	if err := os.WriteFile(filepath.Join(outDir, "functions.txt"), funcs, 0o644); err != nil {
 		return nil, err
 	}
-	c := &report.Coverage{Packages: []report.PackageCoverage{}, LeastCovered: []report.FunctionCoverage{}}
-	// covdata percent: "\tgithub.com/.../gateway/internal/auth\t\tcoverage: 85.2% of statements"
-	for _, line := range strings.Split(string(pkgs), "\n") {
-		f := strings.Fields(line)
-		if len(f) >= 3 && f[1] == "coverage:" {
-			if p, err := strconv.ParseFloat(strings.TrimSuffix(f[2], "%"), 64); err == nil {
-				c.Packages = append(c.Packages, report.PackageCoverage{Package: strings.TrimPrefix(f[0], repo.ModulePath+"/"), Percent: p})
-			}
-		}
-	}
-	slices.SortFunc(c.Packages, func(a, b report.PackageCoverage) int { return cmp.Compare(a.Package, b.Package) })
-	// cover -func: "github.com/.../signal.go:99:\tstorableTime\t\t0.0%", then "total:\t(statements)\t81.2%"
+	c := &report.Coverage{Packages: packagePercents(pkgs), LeastCovered: []report.FunctionCoverage{}}
 	var all []report.FunctionCoverage
-	sc := bufio.NewScanner(bytes.NewReader(funcs))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) != 3 {
-			continue
-		}
-		p, err := strconv.ParseFloat(strings.TrimSuffix(f[2], "%"), 64)
-		if err != nil {
-			continue
-		}
-		if f[0] == "total:" {
-			c.Percent = p
-			continue
-		}
-		loc := strings.Split(strings.TrimSuffix(f[0], ":"), ":")
-		if len(loc) < 2 {
-			continue
-		}
-		line, _ := strconv.Atoi(loc[1])
-		file := strings.TrimPrefix(loc[0], repo.ModulePath+"/")
-		if strings.HasPrefix(filepath.Base(file), "zz_generated") {
-			continue // generated deep copies: not the gateway's logic
-		}
-		all = append(all, report.FunctionCoverage{Function: f[1], File: file, Line: line, Percent: p})
-	}
+	all, c.Percent = functionPercents(funcs)
 	profileData, err := os.ReadFile(profile)
 	if err != nil {
 		return nil, err
@@ -99,6 +64,56 @@ func coverage(ctx context.Context, t *tree, covDir, outDir string) (*report.Cove
 	})
 	c.LeastCovered = append(c.LeastCovered, all[:min(leastCovered, len(all))]...)
 	return c, nil
+}
+
+// packagePercents reads `go tool covdata percent`:
+// "\tgithub.com/.../gateway/internal/auth\t\tcoverage: 85.2% of statements", sorted by package.
+func packagePercents(out []byte) []report.PackageCoverage {
+	pkgs := []report.PackageCoverage{}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 3 && f[1] == "coverage:" {
+			if p, err := strconv.ParseFloat(strings.TrimSuffix(f[2], "%"), 64); err == nil {
+				pkgs = append(pkgs, report.PackageCoverage{Package: strings.TrimPrefix(f[0], repo.ModulePath+"/"), Percent: p})
+			}
+		}
+	}
+	slices.SortFunc(pkgs, func(a, b report.PackageCoverage) int { return cmp.Compare(a.Package, b.Package) })
+	return pkgs
+}
+
+// functionPercents reads `go tool cover -func`: "github.com/.../signal.go:99:\tstorableTime\t\t0.0%"
+// a function, then "total:\t(statements)\t81.2%", the total it returns beside them. Generated
+// deep copies are left out: they are not the gateway's logic.
+func functionPercents(out []byte) ([]report.FunctionCoverage, float64) {
+	var all []report.FunctionCoverage
+	var total float64
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) != 3 {
+			continue
+		}
+		p, err := strconv.ParseFloat(strings.TrimSuffix(f[2], "%"), 64)
+		if err != nil {
+			continue
+		}
+		if f[0] == "total:" {
+			total = p
+			continue
+		}
+		loc := strings.Split(strings.TrimSuffix(f[0], ":"), ":")
+		if len(loc) < 2 {
+			continue
+		}
+		line, _ := strconv.Atoi(loc[1])
+		file := strings.TrimPrefix(loc[0], repo.ModulePath+"/")
+		if strings.HasPrefix(filepath.Base(file), "zz_generated") {
+			continue
+		}
+		all = append(all, report.FunctionCoverage{Function: f[1], File: file, Line: line, Percent: p})
+	}
+	return all, total
 }
 
 func goTool(ctx context.Context, dir string, args ...string) ([]byte, error) {
@@ -139,7 +154,7 @@ func countStatements(funcs []report.FunctionCoverage, profile []byte) {
 			continue
 		}
 		stmts, err1 := strconv.Atoi(f[1])
-		count, err2 := strconv.Atoi(f[2])
+		hits, err2 := strconv.Atoi(f[2])
 		if err1 != nil || err2 != nil {
 			continue
 		}
@@ -154,7 +169,7 @@ func countStatements(funcs []report.FunctionCoverage, profile []byte) {
 			continue
 		}
 		funcs[owner].Statements += stmts
-		if count == 0 {
+		if hits == 0 {
 			funcs[owner].Uncovered += stmts
 		}
 	}

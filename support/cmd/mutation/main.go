@@ -220,36 +220,77 @@ func (m *measurement) rel(p string) string {
 
 // measure is the whole flow of the package documentation.
 func (m *measurement) measure(ctx context.Context, begin time.Time) (int, error) {
-	var err error
-	if m.tree, err = copyTree(m.root, filepath.Join(m.work, "src")); err != nil {
-		return 0, err
-	}
 	bin := filepath.Join(m.work, "bin")
-	orig := filepath.Join(bin, "gateway")
-	t0 := time.Now()
-	if err := m.tree.build(ctx, orig); err != nil {
-		return 0, fmt.Errorf("the unmutated gateway does not build: %w", err)
-	}
-	if m.origHash, err = hashFile(orig); err != nil {
+	if err := m.buildOriginal(ctx, bin); err != nil {
 		return 0, err
 	}
-	m.printf("%d of %d mutants selected; the gateway built in %s (-trimpath)", len(m.mutants), len(m.cat.Mutants), time.Since(t0).Round(time.Millisecond))
 	if m.opts.check {
 		return m.check(ctx, bin)
 	}
-
 	outDir := filepath.Join(m.opts.out, "mutation")
 	if err := os.RemoveAll(outDir); err != nil {
 		return 0, err
 	}
-	// The control plane, the suite and the coverage build are independent: at once.
+	coverBin := filepath.Join(bin, "gateway-cover")
+	shared, err := m.prepare(ctx, coverBin)
+	if shared != nil {
+		defer func() { _ = shared.stop(context.WithoutCancel(ctx)) }()
+	}
+	if err != nil {
+		return 0, err
+	}
+
+	// The baseline runs alone, with the machine to itself (no build, no other run): it decides
+	// which scenarios can kill a mutant at all (those that pass against the gateway as it is), so
+	// it must not be the run that load makes fail.
+	covDir := filepath.Join(m.work, "covdata")
+	var baseline *runResult
+	if !m.opts.noCoverage {
+		if baseline, err = m.runBaseline(ctx, coverBin, covDir, filepath.Join(outDir, "baseline")); err != nil {
+			return 0, err
+		}
+	}
+	m.runMutants(ctx, bin, outDir)
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("interrupted: %w", err)
+	}
+	doc, err := m.document(ctx, baseline, covDir, outDir)
+	if err != nil {
+		return 0, err
+	}
+	doc.Duration = time.Since(begin)
+	return m.finish(doc, outDir, baseline)
+}
+
+// buildOriginal copies the tree and builds the unmutated gateway into bin, whose hash tells a
+// mutant that changed nothing.
+func (m *measurement) buildOriginal(ctx context.Context, bin string) error {
+	var err error
+	if m.tree, err = copyTree(m.root, filepath.Join(m.work, "src")); err != nil {
+		return err
+	}
+	orig := filepath.Join(bin, "gateway")
+	t0 := time.Now()
+	if err := m.tree.build(ctx, orig); err != nil {
+		return fmt.Errorf("the unmutated gateway does not build: %w", err)
+	}
+	if m.origHash, err = hashFile(orig); err != nil {
+		return err
+	}
+	m.printf("%d of %d mutants selected; the gateway built in %s (-trimpath)", len(m.mutants), len(m.cat.Mutants), time.Since(t0).Round(time.Millisecond))
+	return nil
+}
+
+// prepare starts the shared control plane, compiles the suite and builds the coverage gateway
+// into coverBin, all at once since they are independent. The cluster it returns, also with an
+// error, is the caller's to stop.
+func (m *measurement) prepare(ctx context.Context, coverBin string) (*sharedCluster, error) {
 	var (
 		wg                     sync.WaitGroup
 		shared                 *sharedCluster
 		clusterErr, suiteErr   error
 		coverErr               error
 		suiteBin               = filepath.Join(m.work, "e2e.test")
-		coverBin               = filepath.Join(bin, "gateway-cover")
 		clusterTook, suiteTook time.Duration
 	)
 	wg.Add(2)
@@ -269,26 +310,17 @@ func (m *measurement) measure(ctx context.Context, begin time.Time) (int, error)
 		coverErr = m.tree.build(ctx, coverBin, "-cover", "-covermode=set", "-coverpkg="+coverPackages)
 	}
 	wg.Wait()
-	if shared != nil {
-		defer func() { _ = shared.stop(context.WithoutCancel(ctx)) }()
-	}
 	if err := errors.Join(clusterErr, suiteErr, coverErr); err != nil {
-		return 0, err
+		return shared, err
 	}
 	m.printf("control plane ready in %s; suite compiled in %s", clusterTook.Round(time.Millisecond), suiteTook.Round(time.Millisecond))
 	m.suite = &suite{binary: suiteBin, root: m.root, kubeconfig: shared.kubeconfig, timeout: m.opts.timeout}
+	return shared, nil
+}
 
-	// The baseline runs alone, with the machine to itself (no build, no other run): it decides
-	// which scenarios can kill a mutant at all (those that pass against the gateway as it is), so
-	// it must not be the run that load makes fail.
-	covDir := filepath.Join(m.work, "covdata")
-	var baseline *runResult
-	if !m.opts.noCoverage {
-		if baseline, err = m.runBaseline(ctx, coverBin, covDir, filepath.Join(outDir, "baseline")); err != nil {
-			return 0, err
-		}
-	}
-	// Then the mutants are built one after another while the suite runs the ones built before.
+// runMutants builds the mutants one after another while opts.parallel workers run the suite
+// against the ones built before.
+func (m *measurement) runMutants(ctx context.Context, bin, outDir string) {
 	type job struct {
 		mu     *mutant
 		binary string
@@ -318,10 +350,10 @@ func (m *measurement) measure(ctx context.Context, begin time.Time) (int, error)
 		}()
 	}
 	workers.Wait()
-	if err := ctx.Err(); err != nil {
-		return 0, fmt.Errorf("interrupted: %w", err)
-	}
+}
 
+// document is the mutation report: the baseline and its coverage, and every mutant's verdict.
+func (m *measurement) document(ctx context.Context, baseline *runResult, covDir, outDir string) (*report.Mutation, error) {
 	doc := &report.Mutation{
 		SchemaVersion: report.MutationSchemaVersion,
 		GeneratedAt:   time.Now().UTC().Format(time.RFC3339),
@@ -345,7 +377,7 @@ func (m *measurement) measure(ctx context.Context, begin time.Time) (int, error)
 		}
 		cov, err := coverage(ctx, m.tree, covDir, filepath.Join(outDir, "coverage"))
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		doc.Coverage = cov
 	}
@@ -359,8 +391,7 @@ func (m *measurement) measure(ctx context.Context, begin time.Time) (int, error)
 		doc.Mutants = append(doc.Mutants, res)
 	}
 	doc.Summarize()
-	doc.Duration = time.Since(begin)
-	return m.finish(doc, outDir, baseline)
+	return doc, nil
 }
 
 // check applies and builds every selected mutant, and runs no suite.

@@ -19,7 +19,7 @@ Feature: Real godog output
   Scenario: Undefined
     Given nobody wrote this step
 
-  @BR-GATEWAY-005 @quarantine(ISSUE-7)
+  @BR-GATEWAY-005 @quarantine(fault-proxy-wait)
   Scenario: Quarantined
     Quarantined: waits for the fault proxy
     When a step fails
