@@ -110,9 +110,6 @@ func serve(cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	if auth.Mutation != "" {
-		log.Warn("MUTANT BUILD: for the contract suite's must-fail proof only, never deploy", "mutation", auth.Mutation)
-	}
 	srv := server.New(server.Options{
 		Auth: guard,
 		Processor: &remediation.Service{

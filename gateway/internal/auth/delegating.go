@@ -9,7 +9,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apiserver/pkg/authentication/authenticatorfactory"
-	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/apiserver/pkg/authorization/authorizerfactory"
 	authenticationv1client "k8s.io/client-go/kubernetes/typed/authentication/v1"
 	authorizationv1client "k8s.io/client-go/kubernetes/typed/authorization/v1"
@@ -47,13 +46,6 @@ type Config struct {
 	Metrics *metrics.Metrics
 }
 
-// newAuthorizer builds the authorizer from its delegating configuration. It is a variable only so
-// that the mutant_authz_allowall build can replace it (mutant_authz_allowall.go); nothing else
-// assigns it.
-var newAuthorizer = func(c authorizerfactory.DelegatingAuthorizerConfig) (authorizer.Authorizer, error) {
-	return c.New()
-}
-
 // New returns a Guard that delegates to the API server of cfg.REST, through
 // authenticatorfactory.DelegatingAuthenticatorConfig (bearer tokens only: no anonymous access, no
 // client certificates, no front-proxy headers) and authorizerfactory.DelegatingAuthorizerConfig.
@@ -88,12 +80,12 @@ func New(cfg Config) (*Guard, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create delegating authenticator: %w", err)
 	}
-	authz, err := newAuthorizer(authorizerfactory.DelegatingAuthorizerConfig{
+	authz, err := authorizerfactory.DelegatingAuthorizerConfig{
 		SubjectAccessReviewClient: authzClient,
 		AllowCacheTTL:             cfg.AllowCacheTTL,
 		DenyCacheTTL:              cfg.DenyCacheTTL,
 		WebhookRetryBackoff:       &backoff,
-	})
+	}.New()
 	if err != nil {
 		return nil, fmt.Errorf("create delegating authorizer: %w", err)
 	}

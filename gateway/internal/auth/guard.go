@@ -11,10 +11,9 @@
 // failed TokenReview the same way, as (nil, false, err); see reviewFailed for how they are told
 // apart.
 //
-// Mutation testing: building with the tag mutant_authz_allowall (go build -tags
-// mutant_authz_allowall) makes New use an authorizer that allows everything, so that the contract
-// suite can prove its authorization scenarios fail against such a gateway. No flag or environment
-// variable can do this; Mutation says which mutation a binary carries.
+// There is no way to build or configure a Guard that skips either check: the contract suite
+// proves its authorization scenarios can fail with source mutants (hack/mutants/catalog.yaml),
+// never with a hook in the product.
 package auth
 
 import (
@@ -49,10 +48,6 @@ const (
 	MetricsPath = "/metrics"
 	MetricsVerb = "get"
 )
-
-// Mutation names the test-only mutation compiled into this binary (see the package doc); empty in
-// every normal build.
-var Mutation string
 
 // ErrUnauthenticated marks a caller without a valid bearer token: missing, malformed, unknown,
 // expired or revoked. Every *UnauthenticatedError is one (errors.Is).
