@@ -69,15 +69,23 @@ type Options struct {
 	RequestDeadline time.Duration
 	// UnavailableRetryAfter is sent as Retry-After with 503.
 	UnavailableRetryAfter time.Duration
+	// MaxInFlight bounds the signal requests processed at once (see shed); 0 means
+	// DefaultMaxInFlight.
+	MaxInFlight int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
+
+// DefaultMaxInFlight is the gateway's --max-in-flight default; docs/design.md says why.
+const DefaultMaxInFlight = 200
 
 // Server holds the handlers' shared state.
 type Server struct {
 	opts         Options
 	log          *slog.Logger
 	shuttingDown atomic.Bool
+	// inFlight is the semaphore of the signal requests being processed: one token per request.
+	inFlight chan struct{}
 }
 
 // New returns a Server; it does not listen (see Handler). It panics without opts.Auth: a gateway
@@ -98,10 +106,13 @@ func New(opts Options) *Server {
 	if opts.RequestDeadline <= 0 {
 		opts.RequestDeadline = 10 * time.Second
 	}
+	if opts.MaxInFlight <= 0 {
+		opts.MaxInFlight = DefaultMaxInFlight
+	}
 	if opts.Metrics != nil && opts.Processor != nil {
 		opts.Metrics.ObserveUnconfirmedCreations(opts.Processor.UnconfirmedCreations)
 	}
-	return &Server{opts: opts, log: opts.Logger}
+	return &Server{opts: opts, log: opts.Logger, inFlight: make(chan struct{}, opts.MaxInFlight)}
 }
 
 // SetShuttingDown makes /readyz answer 503 from now on, so that load balancers stop sending traffic
@@ -112,9 +123,9 @@ func (s *Server) SetShuttingDown() { s.shuttingDown.Store(true) }
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(PathPrometheus, s.instrument("prometheus",
-		s.signalHandler(metrics.SourcePrometheus, parseAlertmanager)))
+		s.shed(metrics.SourcePrometheus, s.signalHandler(metrics.SourcePrometheus, parseAlertmanager))))
 	mux.Handle(PathKubernetesEvent, s.instrument("kubernetes-event",
-		s.signalHandler(metrics.SourceKubernetesEvent, parseEvent)))
+		s.shed(metrics.SourceKubernetesEvent, s.signalHandler(metrics.SourceKubernetesEvent, parseEvent))))
 	mux.Handle(PathHealthz, s.instrument("healthz", http.HandlerFunc(s.healthz)))
 	mux.Handle(PathReadyz, s.instrument("readyz", http.HandlerFunc(s.readyz)))
 	mux.Handle(PathMetrics, s.instrument("metrics",
