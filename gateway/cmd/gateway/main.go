@@ -97,15 +97,16 @@ func serve(cfg *config.Config, log *slog.Logger) error {
 		},
 	}
 	guard, err := auth.New(auth.Config{
-		REST:           restCfg,
-		CallTimeout:    cfg.APICallTimeout,
-		LookupTimeout:  cfg.RequestDeadline,
-		Attempts:       cfg.RetryAttempts,
-		InitialBackoff: cfg.RetryInitialBackoff,
-		AuthnCacheTTL:  cfg.AuthnCacheTTL,
-		AllowCacheTTL:  cfg.AuthzAllowCacheTTL,
-		DenyCacheTTL:   cfg.AuthzDenyCacheTTL,
-		Metrics:        m,
+		REST:              restCfg,
+		CallTimeout:       cfg.APICallTimeout,
+		LookupTimeout:     cfg.RequestDeadline,
+		Attempts:          cfg.RetryAttempts,
+		InitialBackoff:    cfg.RetryInitialBackoff,
+		AuthnCacheTTL:     cfg.AuthnCacheTTL,
+		AuthnDenyCacheTTL: cfg.AuthnDenyCacheTTL,
+		AllowCacheTTL:     cfg.AuthzAllowCacheTTL,
+		DenyCacheTTL:      cfg.AuthzDenyCacheTTL,
+		Metrics:           m,
 	})
 	if err != nil {
 		return err
@@ -124,6 +125,7 @@ func serve(cfg *config.Config, log *slog.Logger) error {
 		MaxBodyBytes:          cfg.MaxBodyBytes,
 		RequestDeadline:       cfg.RequestDeadline,
 		UnavailableRetryAfter: cfg.UnavailableRetryAfter,
+		MaxInFlight:           cfg.MaxInFlight,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Listen)

@@ -37,11 +37,10 @@ type Config struct {
 	// wait.Backoff cap ends the loop as soon as it is reached.
 	Attempts       int
 	InitialBackoff time.Duration
-	// AuthnCacheTTL is how long an accepted token is remembered; AllowCacheTTL and DenyCacheTTL
-	// how long an allowed or refused permission is. Zero disables that cache. Failed reviews are
-	// never cached, and neither are tokens the TokenReview refused with an error message (which is
-	// how kube-apiserver refuses them), so each such request costs a review.
-	AuthnCacheTTL, AllowCacheTTL, DenyCacheTTL time.Duration
+	// AuthnCacheTTL is how long an accepted token is remembered, AuthnDenyCacheTTL how long a
+	// refused one is (refusals.go); AllowCacheTTL and DenyCacheTTL how long an allowed or refused
+	// permission is. Zero disables that cache. Failed reviews are never cached.
+	AuthnCacheTTL, AuthnDenyCacheTTL, AllowCacheTTL, DenyCacheTTL time.Duration
 	// Metrics receives the decision, review request and cache hit counts.
 	Metrics *metrics.Metrics
 }
@@ -90,6 +89,7 @@ func New(cfg Config) (*Guard, error) {
 		return nil, fmt.Errorf("create delegating authorizer: %w", err)
 	}
 	g.authn, g.authz = authn, authz
+	g.withRefusalCache(cfg.AuthnDenyCacheTTL)
 	return g, nil
 }
 
