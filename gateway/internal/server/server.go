@@ -31,9 +31,11 @@ const (
 
 // Processor persists one firing signal; *remediation.Service is the production implementation.
 type Processor interface {
-	Process(ctx context.Context, sig *signal.Signal) (remediation.Outcome, error)
+	// Process persists sig; before writing in a namespace it chose at run time (a fallback the
+	// API's answers force) it authorizes the sender there with authorize, and returns its error.
+	Process(ctx context.Context, sig *signal.Signal, authorize remediation.Authorize) (remediation.Outcome, error)
 	// Namespace is where Process writes sig's RemediationRequest (before any fallback that the API's
-	// answers force); the sender is authorized there.
+	// answers force); the sender is authorized there before Process is called.
 	Namespace(sig *signal.Signal) (namespace string, fallback bool)
 	// UnconfirmedCreations is how many first occurrences were written without an answer and are
 	// not settled yet (gateway_unconfirmed_creations).
