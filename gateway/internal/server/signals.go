@@ -190,7 +190,7 @@ func (s *Server) processAll(ctx context.Context, source string, signals []signal
 		if err != nil {
 			err = fmt.Errorf("signal %d (%s): %w", i, sig.Name, err)
 			if isAuthRefusal(err) {
-				log.Info("signal not persisted: the sender was not authorized in the fallback namespace",
+				log.Info("signal not persisted: the sender is not authorized in the fallback namespace, or could not be checked",
 					"alertname", sig.Name, "error", err.Error())
 				if refusedErr == nil {
 					refusedErr = err
