@@ -15,19 +15,15 @@ import (
 )
 
 // Build compiles gateway/cmd/gateway into dir and returns the binary's path. The suite calls it
-// once per run; Go's build cache makes repeated runs cheap. tags are Go build tags: only the
-// test-only mutants of `make e2e-must-fail` use them.
-func Build(ctx context.Context, dir, tags string) (string, error) {
+// once per run; Go's build cache makes repeated runs cheap. The gateway has no build tags: its
+// mutants are source edits (hack/mutants/catalog.yaml), built by `make mutation`.
+func Build(ctx context.Context, dir string) (string, error) {
 	root, err := repo.Root()
 	if err != nil {
 		return "", err
 	}
 	out := filepath.Join(dir, "gateway")
-	args := []string{"build", "-o", out}
-	if tags != "" {
-		args = append(args, "-tags", tags)
-	}
-	cmd := exec.CommandContext(ctx, "go", append(args, "./gateway/cmd/gateway")...)
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./gateway/cmd/gateway")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if msg, err := cmd.CombinedOutput(); err != nil {

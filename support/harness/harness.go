@@ -358,7 +358,7 @@ func (h *Harness) buildGateway(ctx context.Context, undo *lifecycle.Stack) error
 		return nil
 	}
 	begin := time.Now()
-	if h.binary, err = gatewayproc.Build(ctx, h.workDir, h.Settings.GatewayBuildTags); err != nil {
+	if h.binary, err = gatewayproc.Build(ctx, h.workDir); err != nil {
 		return err
 	}
 	h.Timings.GatewayBuild = time.Since(begin)

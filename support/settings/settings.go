@@ -52,9 +52,6 @@ type Settings struct {
 	// after the suite's own, so they win over those; flags a scenario states for its own gateway
 	// come last and win over them. `make e2e-must-fail` uses it to turn retries off.
 	GatewayArgs []string
-	// GatewayBuildTags (E2E_GATEWAY_BUILD_TAGS) builds the launched gateway with Go build tags:
-	// the test-only mutants of `make e2e-must-fail` (never a runtime flag of the gateway).
-	GatewayBuildTags string
 	// GatewayBinary (E2E_GATEWAY_BINARY) is a gateway binary built beforehand, launched instead of
 	// building gateway/cmd/gateway: `make mutation` runs one compiled suite against many mutant
 	// binaries, and a coverage-instrumented one.
@@ -157,7 +154,6 @@ func Bind(fs *flag.FlagSet) *Loader {
 	l.str(&s.GatewayServiceAccount, "E2E_GATEWAY_SERVICE_ACCOUNT", "gateway-service-account", "kubernaut-system/kubernaut-gateway", "contract mode: the deployed gateway's ServiceAccount, namespace/name")
 	fs.Var(fieldsValue{&s.GatewayArgs}, "e2e.gateway-args", "extra flags for launched gateways, space separated, after the suite's own")
 	l.add("E2E_GATEWAY_ARGS", "e2e.gateway-args", false)
-	l.str(&s.GatewayBuildTags, "E2E_GATEWAY_BUILD_TAGS", "gateway-build-tags", "", "Go build tags of the launched gateway (test-only mutants)")
 	l.str(&s.GatewayBinary, "E2E_GATEWAY_BINARY", "gateway-binary", "", "a prebuilt gateway binary to launch instead of building gateway/cmd/gateway")
 	l.str(&s.GatewayRuntime, "E2E_GATEWAY_RUNTIME", "gateway-runtime", RuntimeProcess, "how launched gateways run: process (a host process) or container (the image and the Deployment's pod template)")
 	fs.DurationVar(&s.AuthzCacheTTL, "e2e.authz-cache-ttl", 2*time.Second, "the gateway's --authz-allow-cache-ttl: the bound of a revocation")
@@ -261,9 +257,6 @@ func (s *Settings) validate() error {
 	}
 	if s.FallbackNamespace == "" {
 		return errors.New("E2E_FALLBACK_NAMESPACE is empty: name the gateway's --fallback-namespace")
-	}
-	if s.GatewayBinary != "" && s.GatewayBuildTags != "" {
-		return fmt.Errorf("E2E_GATEWAY_BINARY=%q and E2E_GATEWAY_BUILD_TAGS=%q: a prebuilt binary is not built, so build tags cannot apply; set one of them", s.GatewayBinary, s.GatewayBuildTags)
 	}
 	if s.GatewayRuntime != RuntimeProcess && s.GatewayRuntime != RuntimeContainer {
 		return fmt.Errorf("E2E_GATEWAY_RUNTIME=%q: choose %s or %s", s.GatewayRuntime, RuntimeProcess, RuntimeContainer)

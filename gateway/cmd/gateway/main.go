@@ -29,6 +29,7 @@ import (
 	"github.com/kubernaut/gateway-contract/gateway/internal/remediation"
 	"github.com/kubernaut/gateway-contract/gateway/internal/rrcache"
 	"github.com/kubernaut/gateway-contract/gateway/internal/server"
+	"github.com/kubernaut/gateway-contract/gateway/internal/serving"
 )
 
 func main() {
@@ -97,21 +98,19 @@ func serve(cfg *config.Config, log *slog.Logger) error {
 		},
 	}
 	guard, err := auth.New(auth.Config{
-		REST:           restCfg,
-		CallTimeout:    cfg.APICallTimeout,
-		LookupTimeout:  cfg.RequestDeadline,
-		Attempts:       cfg.RetryAttempts,
-		InitialBackoff: cfg.RetryInitialBackoff,
-		AuthnCacheTTL:  cfg.AuthnCacheTTL,
-		AllowCacheTTL:  cfg.AuthzAllowCacheTTL,
-		DenyCacheTTL:   cfg.AuthzDenyCacheTTL,
-		Metrics:        m,
+		REST:              restCfg,
+		CallTimeout:       cfg.APICallTimeout,
+		LookupTimeout:     cfg.RequestDeadline,
+		Attempts:          cfg.RetryAttempts,
+		InitialBackoff:    cfg.RetryInitialBackoff,
+		AuthnCacheTTL:     cfg.AuthnCacheTTL,
+		AuthnDenyCacheTTL: cfg.AuthnDenyCacheTTL,
+		AllowCacheTTL:     cfg.AuthzAllowCacheTTL,
+		DenyCacheTTL:      cfg.AuthzDenyCacheTTL,
+		Metrics:           m,
 	})
 	if err != nil {
 		return err
-	}
-	if auth.Mutation != "" {
-		log.Warn("MUTANT BUILD: for the contract suite's must-fail proof only, never deploy", "mutation", auth.Mutation)
 	}
 	srv := server.New(server.Options{
 		Auth: guard,
@@ -127,11 +126,21 @@ func serve(cfg *config.Config, log *slog.Logger) error {
 		MaxBodyBytes:          cfg.MaxBodyBytes,
 		RequestDeadline:       cfg.RequestDeadline,
 		UnavailableRetryAfter: cfg.UnavailableRetryAfter,
+		MaxInFlight:           cfg.MaxInFlight,
 	})
 
-	ln, err := net.Listen("tcp", cfg.Listen)
+	// The certificate is watched until the process ends: in-flight requests may still be served
+	// after shutdown begins, and new handshakes until the listener closes.
+	certCtx, stopCertWatch := context.WithCancel(context.Background())
+	defer stopCertWatch()
+	ln, err := serving.Listen(certCtx, serving.Options{
+		Addr: cfg.Listen, CertFile: cfg.TLSCertFile, KeyFile: cfg.TLSPrivateKeyFile, Logger: log,
+	})
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+		return err
+	}
+	if ln.Scheme == serving.SchemeHTTP {
+		log.Warn(serving.PlainHTTPWarning)
 	}
 	httpSrv := &http.Server{
 		Handler:           srv.Handler(),
@@ -153,7 +162,7 @@ func serve(cfg *config.Config, log *slog.Logger) error {
 	if qps, burst := kubeclient.RateLimits(float32(cfg.KubeQPS), cfg.KubeBurst); qps > 0 {
 		limit = fmt.Sprintf("%g/s, burst %d", qps, burst)
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "fallback_namespace", cfg.FallbackNamespace,
+	log.Info("listening", "addr", ln.Addr().String(), "scheme", ln.Scheme, "fallback_namespace", cfg.FallbackNamespace,
 		"client_rate_limit", limit)
 
 	select {

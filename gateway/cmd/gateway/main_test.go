@@ -184,7 +184,7 @@ current-context: x
 	go func() { done <- serve(cfg, logging.New(logs, cfg.LogLevel)) }()
 
 	var addr string
-	listening := regexp.MustCompile(`"msg":"listening","addr":"(127\.0\.0\.1:\d+)"`)
+	listening := regexp.MustCompile(`"msg":"listening","addr":"(127\.0\.0\.1:\d+)","scheme":"http"`)
 	require.Eventually(t, func() bool {
 		m := listening.FindStringSubmatch(logs.String())
 		if m != nil {
@@ -193,6 +193,7 @@ current-context: x
 		return m != nil
 	}, 10*time.Second, 10*time.Millisecond, logs.String())
 	base := "http://" + addr
+	assert.Contains(t, logs.String(), `"level":"WARN","msg":"serving plain HTTP: bearer tokens cross the network in clear; give --tls-cert-file and --tls-private-key-file"`)
 
 	// Ready once the cache of RemediationRequests has synced.
 	require.Eventually(t, func() bool {

@@ -9,7 +9,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apiserver/pkg/authentication/authenticatorfactory"
-	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/apiserver/pkg/authorization/authorizerfactory"
 	authenticationv1client "k8s.io/client-go/kubernetes/typed/authentication/v1"
 	authorizationv1client "k8s.io/client-go/kubernetes/typed/authorization/v1"
@@ -38,20 +37,12 @@ type Config struct {
 	// wait.Backoff cap ends the loop as soon as it is reached.
 	Attempts       int
 	InitialBackoff time.Duration
-	// AuthnCacheTTL is how long an accepted token is remembered; AllowCacheTTL and DenyCacheTTL
-	// how long an allowed or refused permission is. Zero disables that cache. Failed reviews are
-	// never cached, and neither are tokens the TokenReview refused with an error message (which is
-	// how kube-apiserver refuses them), so each such request costs a review.
-	AuthnCacheTTL, AllowCacheTTL, DenyCacheTTL time.Duration
+	// AuthnCacheTTL is how long an accepted token is remembered, AuthnDenyCacheTTL how long a
+	// refused one is (refusals.go); AllowCacheTTL and DenyCacheTTL how long an allowed or refused
+	// permission is. Zero disables that cache. Failed reviews are never cached.
+	AuthnCacheTTL, AuthnDenyCacheTTL, AllowCacheTTL, DenyCacheTTL time.Duration
 	// Metrics receives the decision, review request and cache hit counts.
 	Metrics *metrics.Metrics
-}
-
-// newAuthorizer builds the authorizer from its delegating configuration. It is a variable only so
-// that the mutant_authz_allowall build can replace it (mutant_authz_allowall.go); nothing else
-// assigns it.
-var newAuthorizer = func(c authorizerfactory.DelegatingAuthorizerConfig) (authorizer.Authorizer, error) {
-	return c.New()
 }
 
 // New returns a Guard that delegates to the API server of cfg.REST, through
@@ -88,16 +79,17 @@ func New(cfg Config) (*Guard, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create delegating authenticator: %w", err)
 	}
-	authz, err := newAuthorizer(authorizerfactory.DelegatingAuthorizerConfig{
+	authz, err := authorizerfactory.DelegatingAuthorizerConfig{
 		SubjectAccessReviewClient: authzClient,
 		AllowCacheTTL:             cfg.AllowCacheTTL,
 		DenyCacheTTL:              cfg.DenyCacheTTL,
 		WebhookRetryBackoff:       &backoff,
-	})
+	}.New()
 	if err != nil {
 		return nil, fmt.Errorf("create delegating authorizer: %w", err)
 	}
 	g.authn, g.authz = authn, authz
+	g.withRefusalCache(cfg.AuthnDenyCacheTTL)
 	return g, nil
 }
 

@@ -28,13 +28,6 @@ func request(authorization string) *http.Request {
 	return r
 }
 
-// skipIfMutant skips tests of the real authorizer in a mutant build (see the package doc).
-func skipIfMutant(t *testing.T) {
-	if Mutation != "" {
-		t.Skip("the authorizer is mutated: " + Mutation)
-	}
-}
-
 func newTestGuard(t *testing.T, cfg Config) *Guard {
 	t.Helper()
 	g, err := New(cfg)
@@ -163,7 +156,6 @@ func TestAuthenticationHonoursTheCallerDeadline(t *testing.T) {
 // The SubjectAccessReviews ask exactly for create on remediationrequests.kubernaut.ai in each
 // namespace, as the authenticated user; answers are cached, allowed and refused alike.
 func TestDelegatedAuthorization(t *testing.T) {
-	skipIfMutant(t)
 	api := newFakeAPI(t)
 	api.allow = func(s authorizationv1.SubjectAccessReviewSpec) bool {
 		return s.ResourceAttributes != nil && s.ResourceAttributes.Namespace == "a" ||
@@ -201,7 +193,6 @@ func TestDelegatedAuthorization(t *testing.T) {
 }
 
 func TestDelegatedAuthorizationFailures(t *testing.T) {
-	skipIfMutant(t)
 	for _, code := range []int32{http.StatusServiceUnavailable, http.StatusInternalServerError, http.StatusForbidden, -1} {
 		api := newFakeAPI(t)
 		m := metrics.New(kuberetry.TransientReasons)
@@ -231,7 +222,6 @@ func TestNewRequiresItsInputs(t *testing.T) {
 
 // Under concurrency the derived hit count settles on exactly the decisions that made no review.
 func TestCacheHitsUnderConcurrency(t *testing.T) {
-	skipIfMutant(t)
 	api := newFakeAPI(t)
 	m := metrics.New(kuberetry.TransientReasons)
 	g := newTestGuard(t, testConfig(api.srv.URL, m))

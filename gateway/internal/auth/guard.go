@@ -11,10 +11,9 @@
 // failed TokenReview the same way, as (nil, false, err); see reviewFailed for how they are told
 // apart.
 //
-// Mutation testing: building with the tag mutant_authz_allowall (go build -tags
-// mutant_authz_allowall) makes New use an authorizer that allows everything, so that the contract
-// suite can prove its authorization scenarios fail against such a gateway. No flag or environment
-// variable can do this; Mutation says which mutation a binary carries.
+// There is no way to build or configure a Guard that skips either check: the contract suite
+// proves its authorization scenarios can fail with source mutants (hack/mutants/catalog.yaml),
+// never with a hook in the product.
 package auth
 
 import (
@@ -26,8 +25,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/singleflight"
+	"k8s.io/apimachinery/pkg/util/cache"
 	"k8s.io/apiserver/pkg/authentication/authenticator"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
@@ -49,10 +51,6 @@ const (
 	MetricsPath = "/metrics"
 	MetricsVerb = "get"
 )
-
-// Mutation names the test-only mutation compiled into this binary (see the package doc); empty in
-// every normal build.
-var Mutation string
 
 // ErrUnauthenticated marks a caller without a valid bearer token: missing, malformed, unknown,
 // expired or revoked. Every *UnauthenticatedError is one (errors.Is).
@@ -135,6 +133,11 @@ type Guard struct {
 	metrics *metrics.Metrics
 	// hits derive the cache-hit counters; nil unless New counts the review requests.
 	hits map[string]*hitTracker
+	// lookups coalesces concurrent authentications of one token into one (see refusals.go).
+	lookups singleflight.Group
+	// refused remembers tokens the TokenReview refused, for denyTTL; nil when denyTTL is 0.
+	refused *cache.Expiring
+	denyTTL time.Duration
 }
 
 // NewGuard wraps any authenticator and authorizer (tests pass fakes; New passes the delegating
@@ -144,27 +147,34 @@ func NewGuard(authn authenticator.Request, authz authorizer.Authorizer, m *metri
 }
 
 // Authenticate returns the caller of r. Errors are *UnauthenticatedError or *UnavailableError.
-// ctx bounds the TokenReview. Only the Authorization header is handed to the authenticator, so the
-// bearer token is the one way in (k8s.io/apiserver's union would also take a token from a
-// WebSocket subprotocol header) and r is left as it is.
+// ctx bounds the wait for the TokenReview. Only the Authorization header is handed to the
+// authenticator, so the bearer token is the one way in (k8s.io/apiserver's union would also take a
+// token from a WebSocket subprotocol header) and r is left as it is. A token refused within the
+// deny TTL is refused again without a review, and concurrent callers of one token share one
+// lookup (refusals.go).
 func (g *Guard) Authenticate(ctx context.Context, r *http.Request) (user.Info, error) {
 	header := r.Header.Get("Authorization")
-	if err := checkBearer(header); err != nil {
+	token, err := checkBearer(header)
+	if err != nil {
 		g.decided(metrics.StageAuthentication, metrics.OutcomeUnauthenticated, false)
 		return nil, err
 	}
+	res := g.lookup(ctx, header, token)
+	g.decided(metrics.StageAuthentication, res.outcome, res.outcome != metrics.OutcomeError)
+	return res.user, res.err
+}
+
+// review asks the authenticator about the header once and classifies its answer.
+func (g *Guard) review(ctx context.Context, header string) lookupResult {
 	only := (&http.Request{Header: http.Header{"Authorization": {header}}}).WithContext(ctx)
 	resp, ok, err := g.authn.AuthenticateRequest(only)
 	switch {
 	case err != nil && (reviewFailed(err) || ctx.Err() != nil):
-		g.decided(metrics.StageAuthentication, metrics.OutcomeError, false)
-		return nil, &UnavailableError{Stage: metrics.StageAuthentication, Err: err}
+		return lookupResult{outcome: metrics.OutcomeError, err: &UnavailableError{Stage: metrics.StageAuthentication, Err: err}}
 	case err != nil || !ok || resp == nil || resp.User == nil || resp.User.GetName() == "":
-		g.decided(metrics.StageAuthentication, metrics.OutcomeUnauthenticated, true)
-		return nil, &UnauthenticatedError{Reason: ReasonTokenRefused, Err: err}
+		return lookupResult{outcome: metrics.OutcomeUnauthenticated, err: &UnauthenticatedError{Reason: ReasonTokenRefused, Err: err}}
 	}
-	g.decided(metrics.StageAuthentication, metrics.OutcomeAllowed, true)
-	return resp.User, nil
+	return lookupResult{outcome: metrics.OutcomeAllowed, user: resp.User}
 }
 
 // AuthorizeSignals checks that u may create RemediationRequests in every one of namespaces
@@ -233,17 +243,18 @@ func (g *Guard) authorize(ctx context.Context, attrs authorizer.AttributesRecord
 
 // checkBearer refuses what k8s.io/apiserver's bearer-token authenticator would skip without asking
 // anyone: no header, another scheme, or an empty token. Refusing it here gives the caller a precise
-// reason and keeps junk from reaching the TokenReview API.
-func checkBearer(header string) error {
+// reason and keeps junk from reaching the TokenReview API. It returns the token as that
+// authenticator reads it.
+func checkBearer(header string) (string, error) {
 	header = strings.TrimSpace(header)
 	if header == "" {
-		return &UnauthenticatedError{Reason: ReasonMissingHeader}
+		return "", &UnauthenticatedError{Reason: ReasonMissingHeader}
 	}
 	parts := strings.SplitN(header, " ", 3)
 	if len(parts) < 2 || !strings.EqualFold(parts[0], "bearer") || parts[1] == "" {
-		return &UnauthenticatedError{Reason: ReasonMalformedHeader}
+		return "", &UnauthenticatedError{Reason: ReasonMalformedHeader}
 	}
-	return nil
+	return parts[1], nil
 }
 
 // decided counts a decision. lookup says that the authenticator or authorizer gave a definitive

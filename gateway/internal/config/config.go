@@ -38,6 +38,15 @@ type Config struct {
 	AuthnCacheTTL      time.Duration
 	AuthzAllowCacheTTL time.Duration
 	AuthzDenyCacheTTL  time.Duration
+	// AuthnDenyCacheTTL is how long a token the TokenReview refused is remembered, so that a
+	// sender repeating a bad token costs one review per TTL, not one per request.
+	AuthnDenyCacheTTL time.Duration
+	// TLSCertFile and TLSPrivateKeyFile are the serving certificate (tls.crt and tls.key of a
+	// kubernetes.io/tls Secret); both or neither. Neither means plain HTTP.
+	TLSCertFile       string
+	TLSPrivateKeyFile string
+	// MaxInFlight bounds the signal requests processed at once; more are answered 503 at once.
+	MaxInFlight int
 }
 
 // EnvName is the environment fallback of a flag: GATEWAY_ and the name in upper snake case.
@@ -74,6 +83,10 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	fs.DurationVar(&c.AuthnCacheTTL, "authn-cache-ttl", 2*time.Minute, "how long an accepted bearer token is cached (0 = ask TokenReview every time)")
 	fs.DurationVar(&c.AuthzAllowCacheTTL, "authz-allow-cache-ttl", 30*time.Second, "how long an allowed SubjectAccessReview is cached")
 	fs.DurationVar(&c.AuthzDenyCacheTTL, "authz-deny-cache-ttl", 10*time.Second, "how long a refused SubjectAccessReview is cached")
+	fs.DurationVar(&c.AuthnDenyCacheTTL, "authn-deny-cache-ttl", 10*time.Second, "how long a bearer token the TokenReview refused is cached (0 = a TokenReview per request)")
+	fs.StringVar(&c.TLSCertFile, "tls-cert-file", "", "serving certificate (PEM, tls.crt), reloaded when it changes; with --tls-private-key-file")
+	fs.StringVar(&c.TLSPrivateKeyFile, "tls-private-key-file", "", "serving certificate's private key (PEM, tls.key); with --tls-cert-file")
+	fs.IntVar(&c.MaxInFlight, "max-in-flight", 200, "signal requests processed at once; beyond it a signal request is answered 503 at once")
 
 	// One pass over the flag set applies the environment: the variable overrides the default
 	// through the flag's own parser (so a bad value fails exactly as it would on the command
@@ -129,5 +142,9 @@ func (c *Config) validate() []error {
 	check(c.AuthnCacheTTL >= 0, "--authn-cache-ttl must not be negative")
 	check(c.AuthzAllowCacheTTL >= 0, "--authz-allow-cache-ttl must not be negative")
 	check(c.AuthzDenyCacheTTL >= 0, "--authz-deny-cache-ttl must not be negative")
+	check(c.AuthnDenyCacheTTL >= 0, "--authn-deny-cache-ttl must not be negative")
+	check((c.TLSCertFile == "") == (c.TLSPrivateKeyFile == ""),
+		"--tls-cert-file and --tls-private-key-file go together: give both (TLS) or neither (plain HTTP)")
+	check(c.MaxInFlight >= 1, "--max-in-flight must be at least 1, got %d", c.MaxInFlight)
 	return errs
 }

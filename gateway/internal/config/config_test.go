@@ -24,6 +24,7 @@ func TestDefaults(t *testing.T) {
 		RequestDeadline: 10 * time.Second, APICallTimeout: 2 * time.Second, UnavailableRetryAfter: 5 * time.Second,
 		MaxBodyBytes: 262144, KubeQPS: 0, KubeBurst: 0, ShutdownTimeout: 30 * time.Second, LogLevel: slog.LevelInfo,
 		AuthnCacheTTL: 2 * time.Minute, AuthzAllowCacheTTL: 30 * time.Second, AuthzDenyCacheTTL: 10 * time.Second,
+		AuthnDenyCacheTTL: 10 * time.Second, MaxInFlight: 200,
 	}, c)
 }
 
@@ -59,19 +60,23 @@ func TestInvalid(t *testing.T) {
 		args []string
 		env  map[string]string
 	}{
-		"bad env duration":   {env: map[string]string{"GATEWAY_REQUEST_DEADLINE": "soon"}},
-		"bad env int":        {env: map[string]string{"GATEWAY_RETRY_ATTEMPTS": "many"}},
-		"zero attempts":      {args: []string{"--retry-attempts=0"}},
-		"max below initial":  {args: []string{"--retry-initial-backoff=3s", "--retry-max-backoff=1s"}},
-		"bad level":          {args: []string{"--log-level=loud"}},
-		"unknown flag":       {args: []string{"--nope"}},
-		"stray argument":     {args: []string{"serve"}},
-		"zero body limit":    {args: []string{"--max-body-bytes=0"}},
-		"negative authn ttl": {args: []string{"--authn-cache-ttl=-1s"}},
-		"negative allow ttl": {env: map[string]string{"GATEWAY_AUTHZ_ALLOW_CACHE_TTL": "-1s"}},
-		"negative deny ttl":  {args: []string{"--authz-deny-cache-ttl=-1s"}},
-		"negative qps":       {args: []string{"--kube-qps=-1"}},
-		"negative burst":     {args: []string{"--kube-burst=-5"}},
+		"bad env duration":    {env: map[string]string{"GATEWAY_REQUEST_DEADLINE": "soon"}},
+		"bad env int":         {env: map[string]string{"GATEWAY_RETRY_ATTEMPTS": "many"}},
+		"zero attempts":       {args: []string{"--retry-attempts=0"}},
+		"max below initial":   {args: []string{"--retry-initial-backoff=3s", "--retry-max-backoff=1s"}},
+		"bad level":           {args: []string{"--log-level=loud"}},
+		"unknown flag":        {args: []string{"--nope"}},
+		"stray argument":      {args: []string{"serve"}},
+		"zero body limit":     {args: []string{"--max-body-bytes=0"}},
+		"negative authn ttl":  {args: []string{"--authn-cache-ttl=-1s"}},
+		"negative allow ttl":  {env: map[string]string{"GATEWAY_AUTHZ_ALLOW_CACHE_TTL": "-1s"}},
+		"negative deny ttl":   {args: []string{"--authz-deny-cache-ttl=-1s"}},
+		"negative qps":        {args: []string{"--kube-qps=-1"}},
+		"negative burst":      {args: []string{"--kube-burst=-5"}},
+		"negative authn deny": {args: []string{"--authn-deny-cache-ttl=-1s"}},
+		"cert without key":    {args: []string{"--tls-cert-file=tls.crt"}},
+		"key without cert":    {env: map[string]string{"GATEWAY_TLS_PRIVATE_KEY_FILE": "tls.key"}},
+		"zero in flight":      {args: []string{"--max-in-flight=0"}},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -88,7 +93,8 @@ func TestHelpListsEveryFlagWithItsEnvironmentVariable(t *testing.T) {
 	for _, name := range []string{"listen", "kubeconfig", "fallback-namespace", "retry-attempts", "retry-initial-backoff",
 		"retry-max-backoff", "request-deadline", "api-call-timeout", "unavailable-retry-after", "max-body-bytes",
 		"kube-qps", "kube-burst", "shutdown-delay", "shutdown-timeout", "log-level",
-		"authn-cache-ttl", "authz-allow-cache-ttl", "authz-deny-cache-ttl"} {
+		"authn-cache-ttl", "authz-allow-cache-ttl", "authz-deny-cache-ttl", "authn-deny-cache-ttl",
+		"tls-cert-file", "tls-private-key-file", "max-in-flight"} {
 		assert.Contains(t, out.String(), "-"+name)
 		assert.Contains(t, out.String(), EnvName(name))
 	}
@@ -107,7 +113,8 @@ func TestNoFlagTurnsAuthOff(t *testing.T) {
 	assert.ElementsMatch(t, []string{"listen", "kubeconfig", "fallback-namespace", "retry-attempts",
 		"retry-initial-backoff", "retry-max-backoff", "request-deadline", "api-call-timeout",
 		"unavailable-retry-after", "max-body-bytes", "kube-qps", "kube-burst", "shutdown-delay",
-		"shutdown-timeout", "log-level", "authn-cache-ttl", "authz-allow-cache-ttl", "authz-deny-cache-ttl"}, names)
+		"shutdown-timeout", "log-level", "authn-cache-ttl", "authz-allow-cache-ttl", "authz-deny-cache-ttl",
+		"authn-deny-cache-ttl", "tls-cert-file", "tls-private-key-file", "max-in-flight"}, names)
 }
 
 // TestEnvironmentErrorNamesTheVariable: a bad environment value is parsed by the flag's own
@@ -125,4 +132,14 @@ func TestEnvironmentErrorNamesTheVariable(t *testing.T) {
 		require.Error(t, err, env)
 		assert.Contains(t, err.Error(), env+`="`+value+`"`)
 	}
+}
+
+func TestTLSFilesTogether(t *testing.T) {
+	c, err := Parse("gateway", []string{"--tls-cert-file=/tls/tls.crt", "--tls-private-key-file=/tls/tls.key"}, env(nil), &bytes.Buffer{})
+	require.NoError(t, err)
+	assert.Equal(t, "/tls/tls.crt", c.TLSCertFile)
+	assert.Equal(t, "/tls/tls.key", c.TLSPrivateKeyFile)
+
+	_, err = Parse("gateway", []string{"--tls-cert-file=/tls/tls.crt"}, env(nil), &bytes.Buffer{})
+	require.ErrorContains(t, err, "--tls-cert-file and --tls-private-key-file go together")
 }

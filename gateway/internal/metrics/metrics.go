@@ -57,6 +57,9 @@ type Metrics struct {
 	// AuthCacheHits counts the decisions answered without a review call {stage}; package auth
 	// explains how it is derived.
 	AuthCacheHits *prometheus.CounterVec
+	// RequestsShed counts signal requests answered 503 at once because --max-in-flight requests
+	// were already being processed {endpoint}.
+	RequestsShed *prometheus.CounterVec
 }
 
 // New registers the gateway's metrics, plus the Go and process collectors, on a new registry.
@@ -101,11 +104,15 @@ func New(retryReasons []string) *Metrics {
 			Name: "gateway_auth_cache_hits_total",
 			Help: "Caller checks answered from the gateway's cache, without a review request.",
 		}, []string{"stage"}),
+		RequestsShed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_requests_shed_total",
+			Help: "Signal requests answered 503 overloaded at once, unprocessed, because --max-in-flight requests were in progress.",
+		}, []string{"endpoint"}),
 	}
 	m.Registry.MustRegister(
 		m.Received, m.Created, m.Deduplicated, m.Ignored, m.Rejected,
 		m.APIRetries, m.APIErrors, m.HTTPDuration,
-		m.AuthDecisions, m.AuthReviewRequests, m.AuthCacheHits,
+		m.AuthDecisions, m.AuthReviewRequests, m.AuthCacheHits, m.RequestsShed,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -113,6 +120,7 @@ func New(retryReasons []string) *Metrics {
 		for _, c := range []*prometheus.CounterVec{m.Received, m.Created, m.Deduplicated, m.Ignored} {
 			c.WithLabelValues(source)
 		}
+		m.RequestsShed.WithLabelValues(source)
 	}
 	for _, reason := range retryReasons {
 		m.APIRetries.WithLabelValues(reason)

@@ -33,7 +33,7 @@ func TestOccurrencesThatArriveTogetherAreWrittenTogether(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			s := *sig
-			outs[i], errs[i] = e.svc.Process(context.Background(), &s)
+			outs[i], errs[i] = e.svc.Process(context.Background(), &s, anyNamespace)
 		})
 	}
 	require.Eventually(t, func() bool { return e.svc.Waiting(key(e)) == n-1 }, 10*time.Second, time.Millisecond,
@@ -71,20 +71,20 @@ func key(e *env) client.ObjectKey {
 func TestAnOccurrenceThatGivesUpWaitingIsNotCounted(t *testing.T) {
 	e := newEnv(t)
 	sig := podSignal("payments", "api-1")
-	_, err := e.svc.Process(context.Background(), sig)
+	_, err := e.svc.Process(context.Background(), sig, anyNamespace)
 	require.NoError(t, err)
 	release := make(chan struct{})
 	e.faults.Inject(kubetest.VerbStatusUpdate, kubetest.Fault{Wait: release})
 	first := make(chan error, 1)
 	go func() {
-		_, err := e.svc.Process(context.Background(), sig)
+		_, err := e.svc.Process(context.Background(), sig, anyNamespace)
 		first <- err
 	}()
 	require.Eventually(t, func() bool { return e.faults.Calls(kubetest.VerbStatusUpdate) == 2 }, 10*time.Second, time.Millisecond,
 		"the first repeat to reach its status update")
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	_, err = e.svc.Process(ctx, sig)
+	_, err = e.svc.Process(ctx, sig, anyNamespace)
 	require.Error(t, err, "it waited behind the writer until its deadline")
 	close(release)
 	require.NoError(t, <-first)

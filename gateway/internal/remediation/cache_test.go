@@ -107,12 +107,12 @@ func TestCallsPerSignalWithTheCache(t *testing.T) {
 
 	for i, pod := range []string{"api-1", "api-2", "api-3"} {
 		sig := podSignal("payments", pod)
-		out, err := e.svc.Process(context.Background(), sig)
+		out, err := e.svc.Process(context.Background(), sig, anyNamespace)
 		require.NoError(t, err)
 		assert.Equal(t, remediation.StatusCreated, out.Status)
 		assert.Equal(t, map[string]int{kubetest.VerbCreate: 1, kubetest.VerbStatusUpdate: 1}, c.since(), "new signal %d", i)
 		for n := 2; n <= 6; n++ {
-			out, err := e.svc.Process(context.Background(), sig)
+			out, err := e.svc.Process(context.Background(), sig, anyNamespace)
 			require.NoError(t, err)
 			assert.Equal(t, remediation.Outcome{Status: remediation.StatusDuplicate, Namespace: "payments", Name: nameOf(sig, "0"), OccurrenceCount: int32(n)}, out)
 			assert.Equal(t, map[string]int{kubetest.VerbStatusUpdate: 1}, c.since(), "repeat %d of signal %d", n, i)
@@ -123,7 +123,7 @@ func TestCallsPerSignalWithTheCache(t *testing.T) {
 		items := cache.ByFingerprint("payments", podSignal("payments", "api-3").Fingerprint)
 		return len(items) == 1 && items[0].Status.Deduplication != nil && items[0].Status.Deduplication.OccurrenceCount == 6
 	}, 5*time.Second, time.Millisecond)
-	_, err := e.svc.Process(context.Background(), podSignal("payments", "api-3"))
+	_, err := e.svc.Process(context.Background(), podSignal("payments", "api-3"), anyNamespace)
 	require.NoError(t, err)
 	assert.Equal(t, map[string]int{kubetest.VerbStatusUpdate: 1}, c.since())
 }
@@ -137,10 +137,10 @@ func TestCallsPerSignalWithoutTheCache(t *testing.T) {
 			e.svc.Cache = cache
 			c := countCalls(e.faults)
 			sig := podSignal("payments", "api-1")
-			_, err := e.svc.Process(context.Background(), sig)
+			_, err := e.svc.Process(context.Background(), sig, anyNamespace)
 			require.NoError(t, err)
 			assert.Equal(t, map[string]int{kubetest.VerbList: 1, kubetest.VerbCreate: 1, kubetest.VerbStatusUpdate: 1}, c.since())
-			_, err = e.svc.Process(context.Background(), sig)
+			_, err = e.svc.Process(context.Background(), sig, anyNamespace)
 			require.NoError(t, err)
 			assert.Equal(t, map[string]int{kubetest.VerbList: 1, kubetest.VerbStatusUpdate: 1}, c.since())
 		})
@@ -152,16 +152,16 @@ func TestCallsPerSignalWithoutTheCache(t *testing.T) {
 func TestStaleCacheDeletedObject(t *testing.T) {
 	e := newEnv(t)
 	sig := podSignal("payments", "api-1")
-	_, err := e.svc.Process(context.Background(), sig)
+	_, err := e.svc.Process(context.Background(), sig, anyNamespace)
 	require.NoError(t, err)
-	_, err = e.svc.Process(context.Background(), sig)
+	_, err = e.svc.Process(context.Background(), sig, anyNamespace)
 	require.NoError(t, err)
 	gone := e.storedRR(t, nameOf(sig, "0"))
 	require.NoError(t, e.client.Delete(context.Background(), gone))
 	cache := &staleCache{objs: []*v1alpha1.RemediationRequest{gone}}
 	e.svc.Cache = cache
 
-	out, err := e.svc.Process(context.Background(), sig)
+	out, err := e.svc.Process(context.Background(), sig, anyNamespace)
 	require.NoError(t, err)
 	assert.Equal(t, remediation.Outcome{Status: remediation.StatusCreated, Namespace: "payments", Name: nameOf(sig, "0"), OccurrenceCount: 1}, out)
 	items := e.list(t)
@@ -175,12 +175,12 @@ func TestStaleCacheDeletedObject(t *testing.T) {
 func TestStaleCacheMissesAJustCreatedObject(t *testing.T) {
 	e := newEnv(t)
 	sig := podSignal("payments", "api-1")
-	_, err := e.svc.Process(context.Background(), sig)
+	_, err := e.svc.Process(context.Background(), sig, anyNamespace)
 	require.NoError(t, err)
 	e.svc.Cache = &staleCache{}
 	c := countCalls(e.faults)
 
-	out, err := e.svc.Process(context.Background(), sig)
+	out, err := e.svc.Process(context.Background(), sig, anyNamespace)
 	require.NoError(t, err)
 	assert.Equal(t, remediation.Outcome{Status: remediation.StatusDuplicate, Namespace: "payments", Name: nameOf(sig, "0"), OccurrenceCount: 2}, out)
 	assert.Equal(t, map[string]int{kubetest.VerbCreate: 1, kubetest.VerbGet: 1, kubetest.VerbStatusUpdate: 1}, c.since())
@@ -192,15 +192,15 @@ func TestStaleCacheMissesAJustCreatedObject(t *testing.T) {
 func TestStaleCacheOldVersion(t *testing.T) {
 	e := newEnv(t)
 	sig := podSignal("payments", "api-1")
-	_, err := e.svc.Process(context.Background(), sig)
+	_, err := e.svc.Process(context.Background(), sig, anyNamespace)
 	require.NoError(t, err)
 	old := e.storedRR(t, nameOf(sig, "0"))
 	for range 2 {
-		_, err = e.svc.Process(context.Background(), sig)
+		_, err = e.svc.Process(context.Background(), sig, anyNamespace)
 		require.NoError(t, err)
 	}
 	e.svc.Cache = &staleCache{objs: []*v1alpha1.RemediationRequest{old}}
-	out, err := e.svc.Process(context.Background(), sig)
+	out, err := e.svc.Process(context.Background(), sig, anyNamespace)
 	require.NoError(t, err)
 	assert.Equal(t, remediation.Outcome{Status: remediation.StatusDuplicate, Namespace: "payments", Name: nameOf(sig, "0"), OccurrenceCount: 4}, out)
 }
@@ -210,13 +210,13 @@ func TestStaleCacheOldVersion(t *testing.T) {
 func TestStaleCacheMissesTheEnd(t *testing.T) {
 	e := newEnv(t)
 	sig := podSignal("payments", "api-1")
-	_, err := e.svc.Process(context.Background(), sig)
+	_, err := e.svc.Process(context.Background(), sig, anyNamespace)
 	require.NoError(t, err)
 	active := e.storedRR(t, nameOf(sig, "0"))
 	finish(t, e.client, "payments", nameOf(sig, "0"), v1alpha1.PhaseCompleted)
 	e.svc.Cache = &staleCache{objs: []*v1alpha1.RemediationRequest{active}}
 
-	out, err := e.svc.Process(context.Background(), sig)
+	out, err := e.svc.Process(context.Background(), sig, anyNamespace)
 	require.NoError(t, err)
 	assert.Equal(t, remediation.Outcome{Status: remediation.StatusCreated, Namespace: "payments", Name: nameOf(sig, "1"), OccurrenceCount: 1}, out)
 	assert.Len(t, e.list(t), 2)
@@ -227,15 +227,15 @@ func TestStaleCacheMissesTheEnd(t *testing.T) {
 func TestStaleCacheMissesTheSuccessor(t *testing.T) {
 	e := newEnv(t)
 	sig := podSignal("payments", "api-1")
-	_, err := e.svc.Process(context.Background(), sig)
+	_, err := e.svc.Process(context.Background(), sig, anyNamespace)
 	require.NoError(t, err)
 	finish(t, e.client, "payments", nameOf(sig, "0"), v1alpha1.PhaseFailed)
 	ended := e.storedRR(t, nameOf(sig, "0"))
-	_, err = e.svc.Process(context.Background(), sig) // the successor, rr-…-1
+	_, err = e.svc.Process(context.Background(), sig, anyNamespace) // the successor, rr-…-1
 	require.NoError(t, err)
 	e.svc.Cache = &staleCache{objs: []*v1alpha1.RemediationRequest{ended}}
 
-	out, err := e.svc.Process(context.Background(), sig)
+	out, err := e.svc.Process(context.Background(), sig, anyNamespace)
 	require.NoError(t, err)
 	assert.Equal(t, remediation.Outcome{Status: remediation.StatusDuplicate, Namespace: "payments", Name: nameOf(sig, "1"), OccurrenceCount: 2}, out)
 	assert.Len(t, e.list(t), 2)
@@ -276,18 +276,18 @@ func TestFirstOccurrenceLostThenRedeliveredIsCreated(t *testing.T) {
 			e := newEnv(t)
 			sig := podSignal("payments", "api-1")
 			e.faults.FailN(kubetest.VerbStatusUpdate, 5, apierrors.NewServiceUnavailable("etcd leader change"))
-			_, err := e.svc.Process(context.Background(), sig)
+			_, err := e.svc.Process(context.Background(), sig, anyNamespace)
 			require.True(t, kuberetry.IsUnavailable(err), "503, so that the sender delivers again: %v", err)
 			items := e.list(t)
 			require.Len(t, items, 1, "the create took effect")
 			require.Nil(t, items[0].Status.Deduplication)
 
 			e.svc.Cache = cache(e)
-			out, err := e.svc.Process(context.Background(), sig)
+			out, err := e.svc.Process(context.Background(), sig, anyNamespace)
 			require.NoError(t, err)
 			assert.Equal(t, remediation.Outcome{Status: remediation.StatusCreated, Namespace: "payments", Name: nameOf(sig, "0"), OccurrenceCount: 1}, out)
 
-			out, err = e.svc.Process(context.Background(), sig)
+			out, err = e.svc.Process(context.Background(), sig, anyNamespace)
 			require.NoError(t, err)
 			assert.Equal(t, remediation.StatusDuplicate, out.Status)
 			assert.EqualValues(t, 2, out.OccurrenceCount)
@@ -302,7 +302,7 @@ func TestStatusUpdateKeepsTheSpec(t *testing.T) {
 	sig := podSignal("payments", "api-1")
 	sig.Sender = "alice"
 	for range 3 {
-		_, err := e.svc.Process(context.Background(), sig)
+		_, err := e.svc.Process(context.Background(), sig, anyNamespace)
 		require.NoError(t, err)
 	}
 	rr := e.storedRR(t, nameOf(sig, "0"))

@@ -31,7 +31,7 @@ func TestTransientErrorsRetriedThenSuccess(t *testing.T) {
 					e.faults.Inject(kubetest.VerbStatusUpdate, kubetest.Fault{Err: conflict})
 				}
 				e.faults.FailN(verb, 2, injected)
-				out, err := e.svc.Process(context.Background(), podSignal("payments", "api-1"))
+				out, err := e.svc.Process(context.Background(), podSignal("payments", "api-1"), anyNamespace)
 				require.NoError(t, err)
 				assert.Equal(t, remediation.StatusCreated, out.Status)
 				assert.EqualValues(t, 1, out.OccurrenceCount, "a retry never counts a signal twice")
@@ -49,7 +49,7 @@ func TestBlackHoledCallTimesOutAndIsRetried(t *testing.T) {
 	e := newEnv(t)
 	e.faults.Inject(kubetest.VerbCreate, kubetest.Fault{Block: true})
 	start := time.Now()
-	out, err := e.svc.Process(context.Background(), podSignal("payments", "api-1"))
+	out, err := e.svc.Process(context.Background(), podSignal("payments", "api-1"), anyNamespace)
 	require.NoError(t, err)
 	assert.Equal(t, remediation.StatusCreated, out.Status)
 	require.Len(t, e.retries, 1)
@@ -60,7 +60,7 @@ func TestBlackHoledCallTimesOutAndIsRetried(t *testing.T) {
 func TestRetriesExhausted(t *testing.T) {
 	e := newEnv(t)
 	e.faults.FailN(kubetest.VerbCreate, 100, apierrors.NewServiceUnavailable("down"))
-	_, err := e.svc.Process(context.Background(), podSignal("payments", "api-1"))
+	_, err := e.svc.Process(context.Background(), podSignal("payments", "api-1"), anyNamespace)
 	var u *kuberetry.UnavailableError
 	require.ErrorAs(t, err, &u)
 	assert.Equal(t, "503", u.Reason)
@@ -85,7 +85,7 @@ func TestPermanentErrorsNotRetried(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t)
 			e.faults.FailN(kubetest.VerbCreate, 1, injected)
-			_, err := e.svc.Process(context.Background(), podSignal("payments", "api-1"))
+			_, err := e.svc.Process(context.Background(), podSignal("payments", "api-1"), anyNamespace)
 			require.Error(t, err)
 			assert.False(t, kuberetry.IsUnavailable(err))
 			assert.ErrorIs(t, err, injected)
@@ -99,7 +99,7 @@ func TestPermanentErrorsNotRetried(t *testing.T) {
 func TestTooManyRequestsRetryAfterHonoured(t *testing.T) {
 	e := newEnv(t)
 	e.faults.FailN(kubetest.VerbCreate, 1, kubetest.TooManyRequests(3))
-	_, err := e.svc.Process(context.Background(), podSignal("payments", "api-1"))
+	_, err := e.svc.Process(context.Background(), podSignal("payments", "api-1"), anyNamespace)
 	require.NoError(t, err)
 	require.Len(t, e.sleeps, 1)
 	assert.Equal(t, 3*time.Second, e.sleeps[0])
@@ -109,7 +109,7 @@ func TestTooManyRequestsRetryAfterHonoured(t *testing.T) {
 func TestLostCreateAnswerIsNotASecondObject(t *testing.T) {
 	e := newEnv(t)
 	e.faults.Inject(kubetest.VerbCreate, kubetest.Fault{AfterCall: true, Err: kubetest.TransientErrors()["eof"]})
-	out, err := e.svc.Process(context.Background(), podSignal("payments", "api-1"))
+	out, err := e.svc.Process(context.Background(), podSignal("payments", "api-1"), anyNamespace)
 	require.NoError(t, err)
 	assert.Equal(t, remediation.StatusCreated, out.Status)
 	assert.EqualValues(t, 1, out.OccurrenceCount)
@@ -120,10 +120,10 @@ func TestLostCreateAnswerIsNotASecondObject(t *testing.T) {
 func TestLostStatusUpdateAnswerIsNotCountedTwice(t *testing.T) {
 	e := newEnv(t)
 	sig := podSignal("payments", "api-1")
-	_, err := e.svc.Process(context.Background(), sig)
+	_, err := e.svc.Process(context.Background(), sig, anyNamespace)
 	require.NoError(t, err)
 	e.faults.Inject(kubetest.VerbStatusUpdate, kubetest.Fault{AfterCall: true, Err: kubetest.TransientErrors()["timeout"]})
-	out, err := e.svc.Process(context.Background(), sig)
+	out, err := e.svc.Process(context.Background(), sig, anyNamespace)
 	require.NoError(t, err)
 	assert.EqualValues(t, 2, out.OccurrenceCount)
 	assert.EqualValues(t, 2, e.list(t)[0].Status.Deduplication.OccurrenceCount)
@@ -135,18 +135,18 @@ func TestLostStatusUpdateAnswerIsNotCountedTwice(t *testing.T) {
 func TestLostStatusUpdateAnswerThenOtherWritersIsNotCountedTwice(t *testing.T) {
 	e := newEnv(t)
 	sig := podSignal("payments", "api-1")
-	_, err := e.svc.Process(context.Background(), sig)
+	_, err := e.svc.Process(context.Background(), sig, anyNamespace)
 	require.NoError(t, err)
 	// The other writers are another replica: a gateway process of its own on the same API.
 	replica := &remediation.Service{Client: e.client, Retry: e.svc.Retry, FallbackNamespace: e.svc.FallbackNamespace, Now: e.svc.Now}
 	others := func() {
 		for range 3 {
-			_, err := replica.Process(context.Background(), sig)
+			_, err := replica.Process(context.Background(), sig, anyNamespace)
 			require.NoError(t, err)
 		}
 	}
 	e.faults.Inject(kubetest.VerbStatusUpdate, kubetest.Fault{AfterCall: true, Err: kubetest.TransientErrors()["timeout"], Meanwhile: others})
-	out, err := e.svc.Process(context.Background(), sig)
+	out, err := e.svc.Process(context.Background(), sig, anyNamespace)
 	require.NoError(t, err)
 	assert.EqualValues(t, 2, out.OccurrenceCount, "the count this delivery wrote")
 	d := e.list(t)[0].Status.Deduplication
@@ -159,7 +159,7 @@ func TestWriteIDsAreBounded(t *testing.T) {
 	e := newEnv(t)
 	sig := podSignal("payments", "api-1")
 	for range v1alpha1.MaxRecentWrites + 5 {
-		_, err := e.svc.Process(context.Background(), sig)
+		_, err := e.svc.Process(context.Background(), sig, anyNamespace)
 		require.NoError(t, err)
 	}
 	d := e.list(t)[0].Status.Deduplication
@@ -170,11 +170,11 @@ func TestWriteIDsAreBounded(t *testing.T) {
 func TestConflictsAreRetriedWithAFreshRead(t *testing.T) {
 	e := newEnv(t)
 	sig := podSignal("payments", "api-1")
-	_, err := e.svc.Process(context.Background(), sig)
+	_, err := e.svc.Process(context.Background(), sig, anyNamespace)
 	require.NoError(t, err)
 	conflict := apierrors.NewConflict(v1alpha1.Resource(v1alpha1.ResourcePlural), "x", errors.New("modified"))
 	e.faults.FailN(kubetest.VerbStatusUpdate, 3, conflict)
-	out, err := e.svc.Process(context.Background(), sig)
+	out, err := e.svc.Process(context.Background(), sig, anyNamespace)
 	require.NoError(t, err)
 	assert.EqualValues(t, 2, out.OccurrenceCount)
 	assert.Empty(t, e.retries, "a conflict is not a transient retry")
@@ -188,7 +188,7 @@ func TestRequestDeadlineEndsProcessing(t *testing.T) {
 	e.faults.FailN(kubetest.VerbList, 1_000_000, apierrors.NewServiceUnavailable("down"))
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	_, err := e.svc.Process(ctx, podSignal("payments", "api-1"))
+	_, err := e.svc.Process(ctx, podSignal("payments", "api-1"), anyNamespace)
 	assert.True(t, kuberetry.IsUnavailable(err))
 }
 
@@ -214,17 +214,17 @@ func TestLostFirstWriteIsCountedCreatedByTheNextWrite(t *testing.T) {
 			sig := podSignal("payments", "api-1")
 			e.faults.Inject(kubetest.VerbStatusUpdate, tt.firstWrite)
 			e.faults.FailN(kubetest.VerbStatusUpdate, 4, unavailable) // the rest of the attempts
-			_, err := e.svc.Process(context.Background(), sig)
+			_, err := e.svc.Process(context.Background(), sig, anyNamespace)
 			require.True(t, kuberetry.IsUnavailable(err), "the first delivery fails: %v", err)
 			require.Equal(t, 5, e.faults.Calls(kubetest.VerbStatusUpdate))
 
-			out, err := e.svc.Process(context.Background(), sig) // the sender delivers again
+			out, err := e.svc.Process(context.Background(), sig, anyNamespace) // the sender delivers again
 			require.NoError(t, err)
 			assert.Equal(t, tt.status, out.Status)
 			assert.Equal(t, tt.count, out.OccurrenceCount)
 			assert.Equal(t, tt.earlier, out.EarlierCreated)
 
-			out, err = e.svc.Process(context.Background(), sig)
+			out, err = e.svc.Process(context.Background(), sig, anyNamespace)
 			require.NoError(t, err)
 			assert.Zero(t, out.EarlierCreated, "an earlier creation is reported once")
 		})
@@ -242,7 +242,7 @@ func TestLostFirstWriteIsUnconfirmedWhileItsRequestRetries(t *testing.T) {
 	}
 	e.faults.Inject(kubetest.VerbStatusUpdate, kubetest.Fault{AfterCall: true, Err: kubetest.TransientErrors()["timeout"]})
 	e.faults.FailN(kubetest.VerbStatusUpdate, 4, apierrors.NewServiceUnavailable("outage"))
-	_, err := e.svc.Process(context.Background(), podSignal("payments", "api-1"))
+	_, err := e.svc.Process(context.Background(), podSignal("payments", "api-1"), anyNamespace)
 	require.True(t, kuberetry.IsUnavailable(err), "the delivery fails: %v", err)
 	assert.Equal(t, []int{1, 1, 1, 1}, during, "pending at each retry after the lost answer")
 	assert.Equal(t, 1, e.svc.UnconfirmedCreations())

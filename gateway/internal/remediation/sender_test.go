@@ -38,7 +38,7 @@ func TestNamespaceIsWhereProcessWrites(t *testing.T) {
 			ns, fallback := e.svc.Namespace(tt.sig)
 			assert.Equal(t, tt.want, ns)
 			assert.Equal(t, tt.wantFallback, fallback)
-			out, err := e.svc.Process(context.Background(), tt.sig)
+			out, err := e.svc.Process(context.Background(), tt.sig, anyNamespace)
 			require.NoError(t, err)
 			assert.Equal(t, ns, out.Namespace)
 		})
@@ -51,11 +51,11 @@ func TestSenderAnnotation(t *testing.T) {
 	e := newEnv(t)
 	first := podSignal("payments", "api-1")
 	first.Sender = "alice"
-	_, err := e.svc.Process(context.Background(), first)
+	_, err := e.svc.Process(context.Background(), first, anyNamespace)
 	require.NoError(t, err)
 	second := podSignal("payments", "api-1")
 	second.Sender = "bob"
-	out, err := e.svc.Process(context.Background(), second)
+	out, err := e.svc.Process(context.Background(), second, anyNamespace)
 	require.NoError(t, err)
 	require.Equal(t, remediation.StatusDuplicate, out.Status)
 	items := e.list(t)
@@ -67,13 +67,13 @@ func TestSenderAnnotation(t *testing.T) {
 	e.faults.Inject(kubetest.VerbCreate, kubetest.Fault{Err: kubetest.NamespaceNotFound("gone")})
 	gone := podSignal("gone", "api-1")
 	gone.Sender = "alice"
-	out, err = e.svc.Process(context.Background(), gone)
+	out, err = e.svc.Process(context.Background(), gone, anyNamespace)
 	require.NoError(t, err)
 	assert.Equal(t, fallbackNS, out.Namespace)
 	assert.Equal(t, "alice", e.list(t)[0].Annotations[v1alpha1.AnnotationSender])
 
 	e = newEnv(t)
-	_, err = e.svc.Process(context.Background(), podSignal("payments", "api-2"))
+	_, err = e.svc.Process(context.Background(), podSignal("payments", "api-2"), anyNamespace)
 	require.NoError(t, err)
 	assert.Empty(t, e.list(t)[0].Annotations)
 }

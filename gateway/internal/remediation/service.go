@@ -107,6 +107,15 @@ type Service struct {
 // not settled yet (unconfirmed.go): each may be an object created but not counted.
 func (s *Service) UnconfirmedCreations() int { return s.firsts.pending() }
 
+// Authorize checks that the sender of the signal being processed may create RemediationRequests
+// in namespace; it returns nil when it may. Process calls it before its first write in a namespace
+// that it chose at run time (the fallback namespace, when the API reports the signal's namespace
+// missing or terminating): the namespace authorized is the namespace written.
+type Authorize func(ctx context.Context, namespace string) error
+
+// errNoAuthorize is Process called without an Authorize when it needed one.
+var errNoAuthorize = errors.New("no authorization for the fallback namespace was given")
+
 // errRestart asks Process for a new round: the object it worked on became terminal or was deleted.
 var errRestart = errors.New("remediation request changed under us")
 
@@ -117,7 +126,12 @@ var errRestart = errors.New("remediation request changed under us")
 // occurrence count from nothing to 1: only one writer can (updates are version-checked), so every
 // RemediationRequest is reported created once, also when the create and the first count happened
 // in different deliveries of the signal.
-func (s *Service) Process(ctx context.Context, sig *signal.Signal) (Outcome, error) {
+//
+// The caller has authorized the sender in Namespace(sig). When the API then reports that
+// namespace missing or terminating, Process authorizes the sender in the fallback namespace with
+// authorize before writing there, and returns authorize's error (wrapped) when it refuses or
+// cannot decide: nothing is written in the fallback namespace then. authorize is required.
+func (s *Service) Process(ctx context.Context, sig *signal.Signal, authorize Authorize) (Outcome, error) {
 	namespace, fallback := s.Namespace(sig)
 	// fresh: look up with a LIST, not the cache. After a restart the cache has misled us once; it
 	// must not keep the signal going round in circles while the watch catches up.
@@ -156,6 +170,12 @@ func (s *Service) Process(ctx context.Context, sig *signal.Signal) (Outcome, err
 		case !fallback && namespaceUnusable(err):
 			logging.FromContext(ctx).Info("namespace not usable, using the fallback namespace",
 				"target_namespace", namespace, "fallback_namespace", s.FallbackNamespace, "error", err.Error())
+			if authorize == nil {
+				return Outcome{}, errNoAuthorize
+			}
+			if err := authorize(ctx, s.FallbackNamespace); err != nil {
+				return Outcome{}, fmt.Errorf("authorize the sender in the fallback namespace %q: %w", s.FallbackNamespace, err)
+			}
 			namespace, fallback = s.FallbackNamespace, true
 			continue
 		default:
@@ -175,8 +195,9 @@ func (s *Service) restart(ctx context.Context, why string) bool {
 // Namespace is where Process writes sig's RemediationRequest, decided from the signal alone: its
 // own namespace, or the fallback namespace (fallback true) for cluster-scoped signals and for
 // namespaces that cannot exist (not a DNS-1123 label, so no API call is made in them). Process
-// still moves to the fallback namespace when the API reports the namespace missing or terminating.
-// The HTTP layer authorizes the sender in this namespace, so this is the one place of the rule.
+// still moves to the fallback namespace when the API reports the namespace missing or terminating,
+// and then authorizes the sender there itself (see Process). The HTTP layer authorizes the sender
+// in this namespace, so this is the one place of the rule.
 func (s *Service) Namespace(sig *signal.Signal) (namespace string, fallback bool) {
 	if sig.ClusterScoped() || len(validation.IsDNS1123Label(sig.Namespace)) > 0 {
 		return s.FallbackNamespace, true

@@ -25,6 +25,10 @@ const fallbackNS = "kubernaut-system"
 
 var now = time.Date(2026, 11, 26, 2, 0, 0, 0, time.UTC)
 
+// anyNamespace authorizes the sender everywhere: the tests of this package are not about who may
+// write (fallback_authz_test.go is).
+func anyNamespace(context.Context, string) error { return nil }
+
 type env struct {
 	faults  *kubetest.Faults
 	client  client.WithWatch
@@ -98,7 +102,7 @@ func TestCreateThenDuplicate(t *testing.T) {
 	e := newEnv(t)
 	sig := podSignal("payments", "api-1")
 
-	out, err := e.svc.Process(context.Background(), sig)
+	out, err := e.svc.Process(context.Background(), sig, anyNamespace)
 	require.NoError(t, err)
 	assert.Equal(t, remediation.Outcome{Status: remediation.StatusCreated, Namespace: "payments", Name: nameOf(sig, "0"), OccurrenceCount: 1}, out)
 
@@ -122,7 +126,7 @@ func TestCreateThenDuplicate(t *testing.T) {
 
 	later := now.Add(time.Minute)
 	e.svc.Now = func() time.Time { return later }
-	out, err = e.svc.Process(context.Background(), sig)
+	out, err = e.svc.Process(context.Background(), sig, anyNamespace)
 	require.NoError(t, err)
 	assert.Equal(t, remediation.Outcome{Status: remediation.StatusDuplicate, Namespace: "payments", Name: nameOf(sig, "0"), OccurrenceCount: 2}, out)
 	items = e.list(t)
@@ -137,7 +141,7 @@ func TestDuplicateCount(t *testing.T) {
 	e := newEnv(t)
 	sig := podSignal("payments", "api-1")
 	for i := 1; i <= 7; i++ {
-		out, err := e.svc.Process(context.Background(), sig)
+		out, err := e.svc.Process(context.Background(), sig, anyNamespace)
 		require.NoError(t, err)
 		assert.EqualValues(t, i, out.OccurrenceCount)
 	}
@@ -151,17 +155,17 @@ func TestTerminalPhaseStartsANewObject(t *testing.T) {
 		t.Run(phase, func(t *testing.T) {
 			e := newEnv(t)
 			sig := podSignal("payments", "api-1")
-			_, err := e.svc.Process(context.Background(), sig)
+			_, err := e.svc.Process(context.Background(), sig, anyNamespace)
 			require.NoError(t, err)
 			finish(t, e.client, "payments", nameOf(sig, "0"), phase)
 
-			out, err := e.svc.Process(context.Background(), sig)
+			out, err := e.svc.Process(context.Background(), sig, anyNamespace)
 			require.NoError(t, err)
 			assert.Equal(t, remediation.StatusCreated, out.Status)
 			assert.Equal(t, nameOf(sig, "1"), out.Name)
 			assert.EqualValues(t, 1, out.OccurrenceCount)
 
-			out, err = e.svc.Process(context.Background(), sig)
+			out, err = e.svc.Process(context.Background(), sig, anyNamespace)
 			require.NoError(t, err)
 			assert.Equal(t, remediation.Outcome{Status: remediation.StatusDuplicate, Namespace: "payments", Name: nameOf(sig, "1"), OccurrenceCount: 2}, out)
 			assert.Len(t, e.list(t), 2)
@@ -172,10 +176,10 @@ func TestTerminalPhaseStartsANewObject(t *testing.T) {
 func TestNonTerminalPhaseIsADuplicate(t *testing.T) {
 	e := newEnv(t)
 	sig := podSignal("payments", "api-1")
-	_, err := e.svc.Process(context.Background(), sig)
+	_, err := e.svc.Process(context.Background(), sig, anyNamespace)
 	require.NoError(t, err)
 	finish(t, e.client, "payments", nameOf(sig, "0"), "Processing")
-	out, err := e.svc.Process(context.Background(), sig)
+	out, err := e.svc.Process(context.Background(), sig, anyNamespace)
 	require.NoError(t, err)
 	assert.Equal(t, remediation.StatusDuplicate, out.Status)
 }
@@ -205,7 +209,7 @@ func (e *env) storm(t *testing.T, n int, sig *signal.Signal) {
 		wg.Go(func() {
 			<-start
 			s := *sig
-			outs[i], errs[i] = e.svc.Process(context.Background(), &s)
+			outs[i], errs[i] = e.svc.Process(context.Background(), &s, anyNamespace)
 		})
 	}
 	close(start)
@@ -229,7 +233,7 @@ func TestNamespaceNotFoundFallsBack(t *testing.T) {
 	e.faults.Inject(kubetest.VerbCreate, kubetest.Fault{Err: kubetest.NamespaceNotFound("gone")})
 	sig := podSignal("gone", "api-1")
 
-	out, err := e.svc.Process(context.Background(), sig)
+	out, err := e.svc.Process(context.Background(), sig, anyNamespace)
 	require.NoError(t, err)
 	assert.Equal(t, remediation.StatusCreated, out.Status)
 	assert.Equal(t, fallbackNS, out.Namespace)
@@ -245,7 +249,7 @@ func TestNamespaceTerminatingFallsBack(t *testing.T) {
 	terminating := apierrors.NewForbidden(v1alpha1.Resource(v1alpha1.ResourcePlural), "x", errors.New("namespace is being terminated"))
 	terminating.ErrStatus.Details.Causes = []metav1.StatusCause{{Type: "NamespaceTerminating"}}
 	e.faults.Inject(kubetest.VerbCreate, kubetest.Fault{Err: terminating})
-	out, err := e.svc.Process(context.Background(), podSignal("ending", "api-1"))
+	out, err := e.svc.Process(context.Background(), podSignal("ending", "api-1"), anyNamespace)
 	require.NoError(t, err)
 	assert.Equal(t, fallbackNS, out.Namespace)
 }
@@ -272,7 +276,7 @@ func TestClusterScopedTargetsUseFallback(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
-			out, err := e.svc.Process(context.Background(), tt.sig)
+			out, err := e.svc.Process(context.Background(), tt.sig, anyNamespace)
 			require.NoError(t, err)
 			assert.Equal(t, fallbackNS, out.Namespace)
 			items := e.list(t)
@@ -280,7 +284,7 @@ func TestClusterScopedTargetsUseFallback(t *testing.T) {
 			assert.Equal(t, tt.wantOrigin, items[0].Labels[v1alpha1.LabelOriginNamespace])
 			assert.Equal(t, tt.wantTarget, items[0].Spec.TargetResource)
 
-			out, err = e.svc.Process(context.Background(), tt.sig)
+			out, err = e.svc.Process(context.Background(), tt.sig, anyNamespace)
 			require.NoError(t, err)
 			assert.Equal(t, remediation.StatusDuplicate, out.Status)
 			assert.EqualValues(t, 2, out.OccurrenceCount)

@@ -62,6 +62,12 @@ func newGateway(tb testing.TB, objs ...client.Object) *gateway {
 
 func newGatewayWithLogger(tb testing.TB, log *slog.Logger, objs ...client.Object) *gateway {
 	tb.Helper()
+	return newGatewayWith(tb, log, func(*server.Options) {}, objs...)
+}
+
+// newGatewayWith is newGateway with its options changed by edit before the server is made.
+func newGatewayWith(tb testing.TB, log *slog.Logger, edit func(*server.Options), objs ...client.Object) *gateway {
+	tb.Helper()
 	g := &gateway{ids: newFakeIdentity(), faults: &kubetest.Faults{}, ready: &readiness{}, metrics: metrics.New(kuberetry.TransientReasons)}
 	g.client = kubetest.NewClient(g.faults, objs...)
 	policy := &kuberetry.Policy{
@@ -69,7 +75,7 @@ func newGatewayWithLogger(tb testing.TB, log *slog.Logger, objs ...client.Object
 		OnRetry: func(_ context.Context, r kuberetry.Retry) { g.metrics.APIRetries.WithLabelValues(r.Reason).Inc() },
 		Sleep:   func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
 	}
-	g.srv = server.New(server.Options{
+	opts := server.Options{
 		Processor:             &remediation.Service{Client: g.client, Retry: policy, FallbackNamespace: fallbackNS, Now: func() time.Time { return now }},
 		Auth:                  auth.NewGuard(g.ids.authenticator(), g.ids.authorizer(), g.metrics),
 		Readiness:             g.ready,
@@ -79,7 +85,9 @@ func newGatewayWithLogger(tb testing.TB, log *slog.Logger, objs ...client.Object
 		RequestDeadline:       5 * time.Second,
 		UnavailableRetryAfter: 5 * time.Second,
 		Now:                   func() time.Time { return now },
-	})
+	}
+	edit(&opts)
+	g.srv = server.New(opts)
 	g.handler = g.srv.Handler()
 	return g
 }

@@ -22,6 +22,9 @@ const (
 	// SlugAuthUnavailable (503, with Retry-After): the TokenReview or SubjectAccessReview could
 	// not be made, so the caller could not be checked.
 	SlugAuthUnavailable = "auth-unavailable"
+	// SlugOverloaded (503, with Retry-After): MaxInFlight signal requests were already being
+	// processed; this one was not looked at (not even authenticated).
+	SlugOverloaded = "overloaded"
 )
 
 const problemTypeBase = "https://kubernaut.ai/problems/"
@@ -37,6 +40,7 @@ var problemTitles = map[string]string{
 	SlugUnauthenticated:       "Unauthenticated",
 	SlugForbidden:             "Forbidden",
 	SlugAuthUnavailable:       "Authentication or authorization unavailable",
+	SlugOverloaded:            "Overloaded",
 }
 
 // Problem is an RFC 7807 problem details document, extended with the request ID.

@@ -31,9 +31,11 @@ const (
 
 // Processor persists one firing signal; *remediation.Service is the production implementation.
 type Processor interface {
-	Process(ctx context.Context, sig *signal.Signal) (remediation.Outcome, error)
+	// Process persists sig; before writing in a namespace it chose at run time (a fallback the
+	// API's answers force) it authorizes the sender there with authorize, and returns its error.
+	Process(ctx context.Context, sig *signal.Signal, authorize remediation.Authorize) (remediation.Outcome, error)
 	// Namespace is where Process writes sig's RemediationRequest (before any fallback that the API's
-	// answers force); the sender is authorized there.
+	// answers force); the sender is authorized there before Process is called.
 	Namespace(sig *signal.Signal) (namespace string, fallback bool)
 	// UnconfirmedCreations is how many first occurrences were written without an answer and are
 	// not settled yet (gateway_unconfirmed_creations).
@@ -69,15 +71,23 @@ type Options struct {
 	RequestDeadline time.Duration
 	// UnavailableRetryAfter is sent as Retry-After with 503.
 	UnavailableRetryAfter time.Duration
+	// MaxInFlight bounds the signal requests processed at once (see shed); 0 means
+	// DefaultMaxInFlight.
+	MaxInFlight int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
+
+// DefaultMaxInFlight is the gateway's --max-in-flight default; docs/design.md says why.
+const DefaultMaxInFlight = 200
 
 // Server holds the handlers' shared state.
 type Server struct {
 	opts         Options
 	log          *slog.Logger
 	shuttingDown atomic.Bool
+	// inFlight is the semaphore of the signal requests being processed: one token per request.
+	inFlight chan struct{}
 }
 
 // New returns a Server; it does not listen (see Handler). It panics without opts.Auth: a gateway
@@ -98,10 +108,13 @@ func New(opts Options) *Server {
 	if opts.RequestDeadline <= 0 {
 		opts.RequestDeadline = 10 * time.Second
 	}
+	if opts.MaxInFlight <= 0 {
+		opts.MaxInFlight = DefaultMaxInFlight
+	}
 	if opts.Metrics != nil && opts.Processor != nil {
 		opts.Metrics.ObserveUnconfirmedCreations(opts.Processor.UnconfirmedCreations)
 	}
-	return &Server{opts: opts, log: opts.Logger}
+	return &Server{opts: opts, log: opts.Logger, inFlight: make(chan struct{}, opts.MaxInFlight)}
 }
 
 // SetShuttingDown makes /readyz answer 503 from now on, so that load balancers stop sending traffic
@@ -112,9 +125,9 @@ func (s *Server) SetShuttingDown() { s.shuttingDown.Store(true) }
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(PathPrometheus, s.instrument("prometheus",
-		s.signalHandler(metrics.SourcePrometheus, parseAlertmanager)))
+		s.shed(metrics.SourcePrometheus, s.signalHandler(metrics.SourcePrometheus, parseAlertmanager))))
 	mux.Handle(PathKubernetesEvent, s.instrument("kubernetes-event",
-		s.signalHandler(metrics.SourceKubernetesEvent, parseEvent)))
+		s.shed(metrics.SourceKubernetesEvent, s.signalHandler(metrics.SourceKubernetesEvent, parseEvent))))
 	mux.Handle(PathHealthz, s.instrument("healthz", http.HandlerFunc(s.healthz)))
 	mux.Handle(PathReadyz, s.instrument("readyz", http.HandlerFunc(s.readyz)))
 	mux.Handle(PathMetrics, s.instrument("metrics",

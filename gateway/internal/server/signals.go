@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/kubernaut/gateway-contract/gateway/internal/auth"
 	"github.com/kubernaut/gateway-contract/gateway/internal/kuberetry"
 	"github.com/kubernaut/gateway-contract/gateway/internal/logging"
 	"github.com/kubernaut/gateway-contract/gateway/internal/metrics"
@@ -115,11 +116,16 @@ func (s *Server) signalHandler(source string, parse parseFunc) http.HandlerFunc 
 			signals[i].Sender = caller.GetName()
 		}
 		s.opts.Metrics.Received.WithLabelValues(source).Add(float64(len(signals)))
-		batch := s.processAll(ctx, source, signals)
+		authorize := func(ctx context.Context, namespace string) error {
+			return s.opts.Auth.AuthorizeSignals(ctx, caller, []string{namespace})
+		}
+		batch := s.processAll(ctx, source, signals, authorize)
 		switch {
 		case batch.transient != nil:
 			w.Header().Set("Retry-After", retryAfterSeconds(s.opts.UnavailableRetryAfter))
 			reject(http.StatusServiceUnavailable, SlugKubernetesUnavailable, batch.transient.Error())
+		case batch.refused != nil:
+			s.refuse(w, r, source, batch.refused)
 		case batch.permanent != nil:
 			reject(http.StatusInternalServerError, SlugKubernetesError, batch.permanent.Error())
 		default:
@@ -139,7 +145,7 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, source string, e
 // namespaces are those the request writes to: the namespace the Processor chooses for each signal
 // that is not ignored (ignored signals write nothing, so they need no permission). A namespace the
 // API later reports missing or terminating makes the Processor fall back to its fallback
-// namespace without a further check; docs/design.md explains why.
+// namespace, which it authorizes then, before writing there (see processAll).
 func (s *Server) namespaces(signals []signal.Signal) []string {
 	var out []string
 	for i := range signals {
@@ -156,13 +162,19 @@ type batchOutcome struct {
 	results []Result
 	// transient and permanent are the first failure of each class, nil when none.
 	transient, permanent error
+	// refused is the first signal whose runtime fallback namespace the sender was refused (an
+	// *auth.ForbiddenError) or could not be checked in (an *auth.UnavailableError); nil when none.
+	refused error
 }
 
 // processAll handles every signal, even after one failed, so that as many as possible are persisted
-// before the sender redelivers the batch.
-func (s *Server) processAll(ctx context.Context, source string, signals []signal.Signal) batchOutcome {
+// before the sender redelivers the batch. authorize checks the sender in a fallback namespace that
+// processing chose at run time; a signal refused there is not persisted, and the batch answers
+// as the refusal does (403, or 503 auth-unavailable), unless a transient failure makes it 503
+// kubernetes-unavailable (a redelivery can then persist the others, and is refused again).
+func (s *Server) processAll(ctx context.Context, source string, signals []signal.Signal, authorize remediation.Authorize) batchOutcome {
 	results := make([]Result, 0, len(signals))
-	var transientErr, permanentErr error
+	var transientErr, permanentErr, refusedErr error
 	for i := range signals {
 		sig := &signals[i]
 		log := logging.FromContext(ctx).With("namespace", sig.Namespace, "fingerprint", sig.Fingerprint)
@@ -174,9 +186,17 @@ func (s *Server) processAll(ctx context.Context, source string, signals []signal
 			results = append(results, res)
 			continue
 		}
-		out, err := s.opts.Processor.Process(logging.WithLogger(ctx, log), sig)
+		out, err := s.opts.Processor.Process(logging.WithLogger(ctx, log), sig, authorize)
 		if err != nil {
 			err = fmt.Errorf("signal %d (%s): %w", i, sig.Name, err)
+			if isAuthRefusal(err) {
+				log.Info("signal not persisted: the sender is not authorized in the fallback namespace, or could not be checked",
+					"alertname", sig.Name, "error", err.Error())
+				if refusedErr == nil {
+					refusedErr = err
+				}
+				continue
+			}
 			if kuberetry.IsUnavailable(err) || ctx.Err() != nil {
 				s.opts.Metrics.APIErrors.WithLabelValues(metrics.ClassTransientExhausted).Inc()
 				log.Warn("signal not persisted: kubernetes api unavailable", "alertname", sig.Name, "error", err.Error())
@@ -208,7 +228,14 @@ func (s *Server) processAll(ctx context.Context, source string, signals []signal
 			"rr_namespace", out.Namespace, "rr_name", out.Name, "occurrence_count", out.OccurrenceCount)
 		results = append(results, res)
 	}
-	return batchOutcome{results: results, transient: transientErr, permanent: permanentErr}
+	return batchOutcome{results: results, transient: transientErr, permanent: permanentErr, refused: refusedErr}
+}
+
+// isAuthRefusal reports an error of the Guard: the sender refused (403) or not checked (503).
+func isAuthRefusal(err error) bool {
+	var forbidden *auth.ForbiddenError
+	var unavailable *auth.UnavailableError
+	return errors.As(err, &forbidden) || errors.As(err, &unavailable)
 }
 
 // batchStatus is 201 if any signal created an object, else 202 if any was a duplicate, else 200.

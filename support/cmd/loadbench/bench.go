@@ -73,7 +73,7 @@ func newBench(ctx context.Context, h *harness.Harness, cfg config) (*bench, erro
 	if b.workDir, err = os.MkdirTemp("", "loadbench-"); err != nil {
 		return nil, err
 	}
-	if b.binary, err = gatewayproc.Build(ctx, b.workDir, h.Settings.GatewayBuildTags); err != nil {
+	if b.binary, err = gatewayproc.Build(ctx, b.workDir); err != nil {
 		return nil, err
 	}
 	return b, nil
