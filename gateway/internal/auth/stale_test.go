@@ -18,7 +18,7 @@ import (
 // TestAReviewOnAConnectionThatDiedIsRepeated: a review sent on a pooled connection that the API
 // server (or a proxy, or an outage) closed gets EOF before any answer. k8s.io/apiserver's webhook
 // retry does not repeat on EOF, so without more the sender got 503 auth-unavailable although the
-// API was up: what a scenario met once right after an outage (stop 8). Reviews change nothing,
+// API was up: what a scenario met right after an outage. Reviews change nothing,
 // so the gateway marks them idempotent, and net/http repeats them once on a new connection.
 func TestAReviewOnAConnectionThatDiedIsRepeated(t *testing.T) {
 	for _, stage := range []string{metrics.StageAuthentication, metrics.StageAuthorization} {
