@@ -48,7 +48,7 @@ var problemSlugs = map[int][]string{
 	413: {"payload-too-large"},
 	415: {"unsupported-media-type"},
 	500: {"kubernetes-error"},
-	503: {"kubernetes-unavailable", "auth-unavailable"},
+	503: {"kubernetes-unavailable", "auth-unavailable", "overloaded"},
 }
 
 // gatewayConfig is the configuration of the gateway the scenario talks to.

@@ -120,14 +120,16 @@ func (st *scenario) send(ctx context.Context, req sentRequest) (*response, error
 }
 
 // redeliversOnOverload reports whether resp is a 503 that the suite redelivers: a well-formed
-// kubernetes-unavailable or auth-unavailable problem with its Retry-After, from the shared gateway,
+// kubernetes-unavailable, auth-unavailable or overloaded problem with its Retry-After, from the shared gateway,
 // in a scenario with no fault, outage or control plane of its own (where a 503 is what the
 // scenario is about, and must be seen).
 func (st *scenario) redeliversOnOverload(resp *response) bool {
 	if resp.code != http.StatusServiceUnavailable || st.checkProblem(resp) != nil {
 		return false
 	}
-	if t := resp.problem.Type; t != problemTypeBase+"kubernetes-unavailable" && t != problemTypeBase+"auth-unavailable" {
+	switch resp.problem.Type {
+	case problemTypeBase + "kubernetes-unavailable", problemTypeBase + "auth-unavailable", problemTypeBase + "overloaded":
+	default:
 		return false
 	}
 	st.mu.Lock()

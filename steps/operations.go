@@ -29,6 +29,7 @@ func registerOperationSteps(sc *godog.ScenarioContext) {
 	registerMetricSteps(sc)
 	registerAccessSteps(sc)
 	registerDeploymentSteps(sc)
+	registerOverloadSteps(sc)
 }
 
 // dedicatedShutdownDelay is the dedicated gateways' shutdown delay: how long /readyz answers 503

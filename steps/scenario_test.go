@@ -102,6 +102,7 @@ func TestRedeliversOnOverloadOnlyWhereTheScenarioCausedNothing(t *testing.T) {
 	}{
 		{name: "API slow, nothing injected", resp: answer(503, "kubernetes-unavailable"), want: true},
 		{name: "access review slow, nothing injected", resp: answer(503, "auth-unavailable"), want: true},
+		{name: "gateway overloaded, nothing injected", resp: answer(503, "overloaded"), want: true},
 		{name: "a fault rule in play", resp: answer(503, "kubernetes-unavailable"), st: &scenario{rules: []*faultproxy.RuleHandle{nil}}},
 		{name: "a dedicated gateway", resp: answer(503, "kubernetes-unavailable"), st: &scenario{ownGW: true}},
 		{name: "a control plane of its own", resp: answer(503, "kubernetes-unavailable"), st: &scenario{cluster: &harness.Dedicated{}}},

@@ -31,6 +31,8 @@ type Config struct {
 	AuthzAllowCacheTTL    time.Duration
 	AuthzDenyCacheTTL     time.Duration
 	LogLevel              string
+	// MaxInFlight is how many signal requests the gateway takes at once; beyond it, it sheds.
+	MaxInFlight int
 	// Extra are flags this type has no field for (from E2E_GATEWAY_ARGS), passed on in order
 	// after the typed ones, so the gateway sees every flag the user gave.
 	Extra []string
@@ -70,6 +72,7 @@ func Documented(fallbackNamespace string) Config {
 		AuthzAllowCacheTTL:    30 * time.Second,
 		AuthzDenyCacheTTL:     10 * time.Second,
 		LogLevel:              "info",
+		MaxInFlight:           200,
 	}
 }
 
@@ -115,6 +118,7 @@ func (c *Config) fields() []field {
 		{flag: "authz-allow-cache-ttl", dur: &c.AuthzAllowCacheTTL},
 		{flag: "authz-deny-cache-ttl", dur: &c.AuthzDenyCacheTTL},
 		{flag: "log-level", str: &c.LogLevel},
+		{flag: "max-in-flight", num: &c.MaxInFlight},
 	}
 }
 

@@ -127,12 +127,13 @@ func TestKill(t *testing.T) {
 
 func TestReadLog(t *testing.T) {
 	tests := []struct {
-		name     string
-		log      string
-		wantAddr string
+		name    string
+		log     string
+		wantURL string
 	}{
-		{"listening line", `{"msg":"listening","addr":"127.0.0.1:5"}` + "\n", "127.0.0.1:5"},
-		{"first listening line only", `{"msg":"listening","addr":"a:1"}` + "\n" + `{"msg":"listening","addr":"b:2"}` + "\n", "a:1"},
+		{"listening line", `{"msg":"listening","addr":"127.0.0.1:5"}` + "\n", "http://127.0.0.1:5"},
+		{"listening line with its scheme", `{"msg":"listening","addr":"127.0.0.1:5","scheme":"https"}` + "\n", "https://127.0.0.1:5"},
+		{"first listening line only", `{"msg":"listening","addr":"a:1"}` + "\n" + `{"msg":"listening","addr":"b:2"}` + "\n", "http://a:1"},
 		{"other messages and text", "boot\n" + `{"msg":"started"}` + "\n" + `{"msg":"listening"}` + "\n", ""},
 	}
 	for _, tc := range tests {
@@ -141,8 +142,8 @@ func TestReadLog(t *testing.T) {
 			addr := make(chan string, 2)
 			p.readLog(strings.NewReader(tc.log), addr)
 			close(addr)
-			if got := <-addr; got != tc.wantAddr {
-				t.Errorf("address %q, want %q", got, tc.wantAddr)
+			if got := <-addr; got != tc.wantURL {
+				t.Errorf("URL %q, want %q", got, tc.wantURL)
 			}
 			if got := len(p.LogLines()); got != strings.Count(tc.log, "\n") {
 				t.Errorf("%d lines kept, want every one", got)

@@ -23,8 +23,12 @@ const minMutantsPerRequirement = 2
 type catalog struct {
 	// Exclude is a godog tag term added to every mutant's scenario filter, e.g. "~@soak": the
 	// scenarios it leaves out cannot kill a mutant.
-	Exclude string   `json:"exclude"`
-	Mutants []mutant `json:"mutants"`
+	Exclude string `json:"exclude"`
+	// Unmutated names the requirements that no edit of the gateway's Go sources can reach (their
+	// scenarios test what ships beside the code, such as the manifests), each with the reason and
+	// where its must-fail proof is instead. They are exempt from minMutantsPerRequirement.
+	Unmutated map[string]string `json:"unmutated,omitempty"`
+	Mutants   []mutant          `json:"mutants"`
 }
 
 // mutant is one behavioural mutant of the gateway: a small plausible bug, written as exact
@@ -97,8 +101,18 @@ func loadCatalog(path string, reqs report.Catalog) (c *catalog, shortfall []stri
 			errs = append(errs, fmt.Errorf("mutants[%d] (%s): %s", i, m.ID, p))
 		}
 	}
+	for id, reason := range c.Unmutated {
+		switch {
+		case !known[id]:
+			errs = append(errs, fmt.Errorf("unmutated: %s is not in %s", id, reqs.Path))
+		case strings.TrimSpace(reason) == "":
+			errs = append(errs, fmt.Errorf("unmutated: %s needs the reason no mutant of the gateway reaches it", id))
+		case perReq[id] > 0:
+			errs = append(errs, fmt.Errorf("unmutated: %s is named by %d mutant(s): it is not unmutated", id, perReq[id]))
+		}
+	}
 	for _, r := range reqs.Requirements {
-		if perReq[r.ID] < minMutantsPerRequirement {
+		if _, exempt := c.Unmutated[r.ID]; !exempt && perReq[r.ID] < minMutantsPerRequirement {
 			shortfall = append(shortfall, fmt.Sprintf("%s is named by %d mutant(s); every requirement needs at least %d", r.ID, perReq[r.ID], minMutantsPerRequirement))
 		}
 	}
