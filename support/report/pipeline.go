@@ -272,3 +272,72 @@ func (r *Report) RequirementStatus(id string) (ReqStatus, bool) {
 	}
 	return "", false
 }
+
+// TrimLine drops the ":LINE" that godog appends to a feature's uri when a path selected one
+// scenario by its line (features/x.feature:12), so that a scenario has one name however it was
+// selected.
+func TrimLine(uri string) string {
+	if i := strings.LastIndexByte(uri, ':'); i > 0 && i < len(uri)-1 {
+		if strings.Trim(uri[i+1:], "0123456789") == "" {
+			return uri[:i]
+		}
+	}
+	return uri
+}
+
+// JoinLineURIs rewrites a cucumber JSON file written by a run that selected scenarios by
+// `path:line` (a shard): godog reports each selected line as a feature of its own whose uri ends
+// in ":LINE"; they become one feature per file, named by its plain uri, as an unsharded run
+// writes them.
+func JoinLineURIs(file string) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("reading godog's results: %w", err)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil
+	}
+	var features []map[string]json.RawMessage
+	if err := json.Unmarshal(data, &features); err != nil {
+		return fmt.Errorf("%s is not cucumber JSON: %w", file, err)
+	}
+	var out []map[string]json.RawMessage
+	byURI := map[string]int{}
+	for _, f := range features {
+		var uri string
+		if err := json.Unmarshal(f["uri"], &uri); err != nil {
+			return fmt.Errorf("%s: a feature without a uri: %w", file, err)
+		}
+		uri = TrimLine(uri)
+		f["uri"], _ = json.Marshal(uri)
+		i, seen := byURI[uri]
+		if !seen {
+			byURI[uri] = len(out)
+			out = append(out, f)
+			continue
+		}
+		var have, more []json.RawMessage
+		if len(out[i]["elements"]) > 0 {
+			if err := json.Unmarshal(out[i]["elements"], &have); err != nil {
+				return fmt.Errorf("%s: %s: elements: %w", file, uri, err)
+			}
+		}
+		if len(f["elements"]) > 0 {
+			if err := json.Unmarshal(f["elements"], &more); err != nil {
+				return fmt.Errorf("%s: %s: elements: %w", file, uri, err)
+			}
+		}
+		out[i]["elements"], _ = json.Marshal(append(have, more...))
+	}
+	if out == nil {
+		out = []map[string]json.RawMessage{}
+	}
+	merged, err := json.MarshalIndent(out, "", "    ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(file, merged, 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", file, err)
+	}
+	return nil
+}
