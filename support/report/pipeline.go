@@ -33,6 +33,9 @@ type Inputs struct {
 	// Names turns a path into the name the report shows (relative to the project, usually);
 	// nil keeps paths as given.
 	Names func(path string) string
+	// Shards says that the cucumber files are the shards of one run (E2E_SHARD), not runs one
+	// after another: they must not share a scenario, and the report counts one run.
+	Shards bool
 	// Mutation is the path of a mutation.json written by `make mutation` (support/cmd/mutation);
 	// empty means none. The report then shows, per requirement, how many of its mutants the
 	// suite caught, and the kill rate and the gateway's coverage in its summary.
@@ -67,9 +70,17 @@ func Generate(in Inputs, dir string) (*Report, error) {
 		}
 		runs = append(runs, run)
 	}
+	if in.Shards {
+		if err := disjoint(runs); err != nil {
+			return nil, err
+		}
+	}
 	r, err := Build(cat, runs...)
 	if err != nil {
 		return nil, err
+	}
+	if in.Shards {
+		r.Summary.Shards, r.Summary.Runs = len(runs), min(1, len(runs))
 	}
 	if in.Title != "" {
 		r.Title = in.Title
@@ -338,6 +349,25 @@ func JoinLineURIs(file string) error {
 	}
 	if err := os.WriteFile(file, merged, 0o644); err != nil {
 		return fmt.Errorf("writing %s: %w", file, err)
+	}
+	return nil
+}
+
+// disjoint fails when two shard files hold the same scenario: a file given twice, or a run that
+// was not a shard of this split.
+func disjoint(runs []Run) error {
+	seen := map[scenarioKey]string{}
+	for _, run := range runs {
+		for _, f := range run.Features {
+			for _, e := range f.Elements {
+				k := scenarioKey{uri: f.URI, name: e.Name, line: e.Line}
+				if other, ok := seen[k]; ok && other != run.Source {
+					return fmt.Errorf("%s:%d %q is in both %s and %s: shards of one run hold each scenario once (is a file given twice, or a repeated run among the shards?)",
+						f.URI, e.Line, e.Name, other, run.Source)
+				}
+				seen[k] = run.Source
+			}
+		}
 	}
 	return nil
 }

@@ -1,0 +1,43 @@
+package report
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestTrimLine(t *testing.T) {
+	for in, want := range map[string]string{
+		"features/a.feature:12": "features/a.feature",
+		"features/a.feature":    "features/a.feature",
+		"features/a.feature:":   "features/a.feature:",
+		"c:/x.feature":          "c:/x.feature",
+		"features/a.feature:1x": "features/a.feature:1x",
+	} {
+		assert.Equal(t, want, TrimLine(in), in)
+	}
+}
+
+// A shard selects scenarios by path:line, and godog writes each line as a feature of its own:
+// JoinLineURIs makes them one feature per file, as a whole run writes them.
+func TestJoinLineURIs(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "cucumber.json")
+	require.NoError(t, os.WriteFile(p, []byte(`[
+	  {"uri":"features/a.feature:3","name":"A","elements":[{"name":"one","line":3,"type":"scenario","steps":[{"keyword":"Given ","name":"x","line":4,"result":{"status":"passed"}}]}]},
+	  {"uri":"features/b.feature:5","name":"B","elements":[{"name":"two","line":5,"type":"scenario","steps":[{"keyword":"Given ","name":"x","line":6,"result":{"status":"passed"}}]}]},
+	  {"uri":"features/a.feature:9","name":"A","elements":[{"name":"three","line":9,"type":"scenario","steps":[{"keyword":"Given ","name":"x","line":10,"result":{"status":"failed"}}]}]}
+	]`), 0o644))
+	require.NoError(t, JoinLineURIs(p))
+	runs, err := LoadCucumber(p)
+	require.NoError(t, err)
+	require.Len(t, runs[0].Features, 2)
+	a, b := runs[0].Features[0], runs[0].Features[1]
+	assert.Equal(t, "features/a.feature", a.URI)
+	assert.Equal(t, "features/b.feature", b.URI)
+	require.Len(t, a.Elements, 2)
+	assert.Equal(t, []string{"one", "three"}, []string{a.Elements[0].Name, a.Elements[1].Name})
+	assert.Equal(t, "failed", a.Elements[1].Steps[0].Result.Status)
+}
