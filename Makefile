@@ -30,12 +30,14 @@ generate:
 verify-generate:
 	bash hack/verify-generate.sh
 
-## verify: formatting, vet, generated files, and the black-box rule
+## verify: formatting, vet, generated files, the black-box rule, and actionlint over .github/workflows
+## (pinned in hack/tools/go.mod; a copy broken on purpose must fail it)
 verify: verify-generate
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "not gofmt-clean: $$unformatted (run gofmt -w)"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -count=1 -run TestPackageMap ./support/repo
+	bash hack/lint-workflows.sh
 
 ## unit: unit, property and fuzz-seed tests of the gateway and the harness (includes the local control plane test)
 unit:

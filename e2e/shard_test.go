@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,17 +37,18 @@ func selectShard(root string, s settings.Settings, out string) (shardRun, error)
 	var durations map[string]time.Duration
 	how := "a stable hash (no E2E_SHARD_DURATIONS)"
 	if len(s.ShardDurations) > 0 {
-		files := make([]string, len(s.ShardDurations))
-		for i, f := range s.ShardDurations {
-			if !filepath.IsAbs(f) {
-				f = filepath.Join(root, f)
+		files, err := durationFiles(root, s.ShardDurations)
+		if err != nil {
+			return shardRun{}, err
+		}
+		if len(files) > 0 {
+			if durations, err = shard.Durations(files...); err != nil {
+				return shardRun{}, fmt.Errorf("E2E_SHARD_DURATIONS: %w", err)
 			}
-			files[i] = f
+			how = fmt.Sprintf("the durations in %d earlier report(s) (%s)", len(files), strings.Join(s.ShardDurations, ", "))
+		} else {
+			how = fmt.Sprintf("a stable hash (E2E_SHARD_DURATIONS=%s matches no file yet)", strings.Join(s.ShardDurations, ","))
 		}
-		if durations, err = shard.Durations(files...); err != nil {
-			return shardRun{}, fmt.Errorf("E2E_SHARD_DURATIONS: %w", err)
-		}
-		how = "the durations in " + strings.Join(s.ShardDurations, ", ")
 	}
 	plan, err := shard.Split(all, s.Shard.Total, durations)
 	if err != nil {
@@ -80,4 +82,30 @@ func selectShard(root string, s settings.Settings, out string) (shardRun, error)
 		}
 	}
 	return r, nil
+}
+
+// durationFiles resolves E2E_SHARD_DURATIONS from the project root. A glob pattern may match
+// nothing (CI's first run has no earlier report: the split is then by hash); a file named
+// plainly must exist.
+func durationFiles(root string, given []string) ([]string, error) {
+	var files []string
+	for _, f := range given {
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(root, f)
+		}
+		if !strings.ContainsAny(f, "*?[") {
+			if _, err := os.Stat(f); err != nil {
+				return nil, fmt.Errorf("E2E_SHARD_DURATIONS: %w", err)
+			}
+			files = append(files, f)
+			continue
+		}
+		m, err := filepath.Glob(f)
+		if err != nil {
+			return nil, fmt.Errorf("E2E_SHARD_DURATIONS: pattern %s: %w", f, err)
+		}
+		slices.Sort(m)
+		files = append(files, m...)
+	}
+	return files, nil
 }
