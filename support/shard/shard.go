@@ -51,7 +51,7 @@ func ParseSpec(v string) (Spec, error) {
 	index, err1 := strconv.Atoi(strings.TrimSpace(i))
 	total, err2 := strconv.Atoi(strings.TrimSpace(n))
 	if !ok || err1 != nil || err2 != nil || total < 1 || index < 1 || index > total {
-		return Spec{}, fmt.Errorf("E2E_SHARD=%q: write I/N with 1 <= I <= N, e.g. 2/4 for the second of four shards", v)
+		return Spec{}, fmt.Errorf("%q is not a shard: write I/N with 1 <= I <= N, e.g. 2/4 for the second of four shards", v)
 	}
 	return Spec{Index: index, Total: total}, nil
 }
