@@ -41,3 +41,28 @@ func TestJoinLineURIs(t *testing.T) {
 	assert.Equal(t, []string{"one", "three"}, []string{a.Elements[0].Name, a.Elements[1].Name})
 	assert.Equal(t, "failed", a.Elements[1].Steps[0].Result.Status)
 }
+
+// A shard's gate: a requirement another shard covers is left to the merge; one nobody covers,
+// and every other problem, still fails it.
+func TestGateExcept(t *testing.T) {
+	r := &Report{
+		Requirements: []RequirementResult{
+			{ID: "BR-GATEWAY-001", Status: ReqProven},
+			{ID: "BR-GATEWAY-002", Status: ReqNotCovered},
+			{ID: "BR-GATEWAY-003", Status: ReqNotCovered},
+		},
+		Problems: []Problem{
+			{Kind: ProblemNotCovered, Subject: "BR-GATEWAY-002"},
+			{Kind: ProblemNotCovered, Subject: "BR-GATEWAY-003"},
+			{Kind: ProblemUntagged, Subject: "features/a.feature:3"},
+		},
+	}
+	elsewhere := r.CoveredOnlyBy(map[string]bool{"BR-GATEWAY-001": true, "BR-GATEWAY-002": true})
+	assert.Equal(t, []string{"BR-GATEWAY-002"}, elsewhere)
+	err := r.GateExcept(elsewhere)
+	var gerr *GateError
+	require.ErrorAs(t, err, &gerr)
+	assert.Equal(t, []Problem{r.Problems[1], r.Problems[2]}, gerr.Problems)
+	r.Problems = r.Problems[:2]
+	require.NoError(t, r.GateExcept([]string{"BR-GATEWAY-002", "BR-GATEWAY-003"}))
+}
