@@ -24,6 +24,9 @@ func TestPrerequisiteErrorsEndToEnd(t *testing.T) {
 	if os.Getenv(childEnv) != "" {
 		t.Skip("this is the child run of TestPrerequisiteErrorsEndToEnd")
 	}
+	if os.Getenv("E2E_SHARD") != "" {
+		t.Skip("a shard (E2E_SHARD): the prerequisite proofs run in whole runs, make e2e without E2E_SHARD")
+	}
 	adoptOrphans(t)
 	empty := t.TempDir() // a PATH without kind, and a HOME without a kubeconfig
 	tests := []struct {
