@@ -1,6 +1,7 @@
 package report
 
 import (
+	"encoding/xml"
 	"os"
 	"path/filepath"
 	"testing"
@@ -65,4 +66,33 @@ func TestGateExcept(t *testing.T) {
 	assert.Equal(t, []Problem{r.Problems[1], r.Problems[2]}, gerr.Problems)
 	r.Problems = r.Problems[:2]
 	require.NoError(t, r.GateExcept([]string{"BR-GATEWAY-002", "BR-GATEWAY-003"}))
+}
+
+func TestJoinJUnitSuites(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "junit.xml")
+	require.NoError(t, os.WriteFile(p, []byte(`<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="gateway-contract" tests="3" skipped="0" failures="1" errors="0" time="3.5">
+  <testsuite name="A" tests="1" skipped="0" failures="0" errors="0" time="1">
+    <testcase name="one" status="passed" time="1"></testcase>
+  </testsuite>
+  <testsuite name="B" tests="1" skipped="0" failures="0" errors="0" time="0.5">
+    <testcase name="two" status="passed" time="0.5"></testcase>
+  </testsuite>
+  <testsuite name="A" tests="1" skipped="0" failures="1" errors="0" time="2">
+    <testcase name="three" status="failed" time="2"><failure message="Step x: boom"></failure></testcase>
+  </testsuite>
+</testsuites>`), 0o644))
+	require.NoError(t, JoinJUnitSuites(p))
+	data, err := os.ReadFile(p)
+	require.NoError(t, err)
+	var doc junitSuites
+	require.NoError(t, xml.Unmarshal(data, &doc))
+	require.Len(t, doc.Suites, 2)
+	a := doc.Suites[0]
+	assert.Equal(t, "A", a.Name)
+	assert.Equal(t, []int{2, 1}, []int{a.Tests, a.Failures})
+	assert.Equal(t, "3", a.Time)
+	require.Len(t, a.Cases, 2)
+	assert.Contains(t, string(data), `<testcase name="three" status="failed" time="2"><failure message="Step x: boom"></failure></testcase>`)
+	assert.Equal(t, 3, doc.Tests)
 }
