@@ -9,7 +9,7 @@ E2E_FLAGS ?=
 
 IMAGE_FLAGS ?= -load
 
-.PHONY: all deps controlplane image generate verify-generate verify unit report-html e2e e2e-container e2e-must-fail e2e-contract test flake bench clean-cluster clean
+.PHONY: all deps controlplane image generate verify-generate verify unit report-html e2e e2e-container e2e-gateway-container e2e-must-fail e2e-contract test flake bench clean-cluster clean shards-merge e2e-shards
 
 all: test
 
@@ -40,21 +40,41 @@ generate:
 verify-generate:
 	bash hack/verify-generate.sh
 
-## verify: formatting, vet, generated files, the black-box rule, and words about the work on the project
+## verify: formatting, vet, generated files, the black-box rule, words about the work on the project,
+## and actionlint over .github/workflows (pinned in hack/tools/go.mod; a copy broken on purpose must fail it)
 verify: verify-generate
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "not gofmt-clean: $$unformatted (run gofmt -w)"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -count=1 -run '^(TestPackageMap|TestProjectSpeaksOfItself|TestProcessWord)$$' ./support/repo
+	bash hack/lint-workflows.sh
 
 ## unit: unit, property and fuzz-seed tests of the gateway and the harness (includes the local control plane test)
 unit:
 	$(GO) test -count=1 -timeout 30m ./gateway/... ./support/... ./steps/...
 
-## e2e: the contract suite on the embedded control plane (E2E_CLUSTER picks another); reports in reports/
+## e2e: the contract suite on the embedded control plane (E2E_CLUSTER picks another); reports in
+## reports/ (E2E_REPORT_DIR), with the commit they were made at. E2E_SHARD=2/4 runs one shard.
 e2e:
-	mkdir -p reports
-	$(GO) test -count=1 -v -timeout 30m ./e2e $(E2E_FLAGS) 2>&1 | tee reports/e2e.log
+	out=$${E2E_REPORT_DIR:-reports}; mkdir -p "$$out"; \
+	  { git rev-parse HEAD 2>/dev/null || echo unknown; } >"$$out/commit"; \
+	  $(GO) test -count=1 -v -timeout 30m ./e2e $(E2E_FLAGS) 2>&1 | tee "$$out/e2e.log"
+
+## shards-merge: the shards' results (SHARDS_DIR/shard-*/cucumber.json, as CI's job matrix leaves them)
+## merged into the one report of a whole run in SHARDS_DIR/merged, with its gate; the Markdown also
+## goes to $$GITHUB_STEP_SUMMARY when it is set
+SHARDS_DIR ?= reports/shards
+shards-merge:
+	$(GO) run ./support/cmd/trace --shards --catalog features/requirements.yaml --out $(SHARDS_DIR)/merged \
+	  '$(SHARDS_DIR)/shard-*/cucumber.json'
+	if [ -n "$${GITHUB_STEP_SUMMARY:-}" ]; then cat $(SHARDS_DIR)/merged/traceability.md >>"$$GITHUB_STEP_SUMMARY"; fi
+
+## e2e-shards: the sharded suite proven on one machine: N shards (make e2e with E2E_SHARD) one after
+## another, merged (make shards-merge), and compared with one whole run of the same commit: the
+## reports/ of the make e2e just before when it is of this commit, else a run of its own
+N ?= 3
+e2e-shards:
+	N=$(N) bash hack/e2e-shards.sh
 
 ## e2e-must-fail: prove the suite can fail: with retries off, the resilience scenarios must fail
 e2e-must-fail:

@@ -24,6 +24,9 @@ func TestPrerequisiteErrorsEndToEnd(t *testing.T) {
 	if os.Getenv(childEnv) != "" {
 		t.Skip("this is the child run of TestPrerequisiteErrorsEndToEnd")
 	}
+	if os.Getenv("E2E_SHARD") != "" {
+		t.Skip("a shard (E2E_SHARD): the prerequisite proofs run in whole runs, make e2e without E2E_SHARD")
+	}
 	adoptOrphans(t)
 	empty := t.TempDir() // a PATH without kind, and a HOME without a kubeconfig
 	tests := []struct {
@@ -38,6 +41,7 @@ func TestPrerequisiteErrorsEndToEnd(t *testing.T) {
 		{"k3s without Docker", []string{"E2E_CLUSTER=k3s", "DOCKER_HOST=unix://" + filepath.Join(empty, "no.sock")}, "k3s cluster: no Docker engine at"},
 		{"container without Docker", []string{"E2E_CLUSTER=container", "DOCKER_HOST=unix://" + filepath.Join(empty, "no.sock")}, "container cluster: no Docker engine at"},
 		{"bad setting", []string{"E2E_CONCURRENCY=eight"}, `E2E_CONCURRENCY="eight"`},
+		{"bad shard", []string{"E2E_SHARD=5/4"}, `E2E_SHARD="5/4": not a valid value for -e2e.shard: "5/4" is not a shard: write I/N with 1 <= I <= N`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

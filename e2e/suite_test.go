@@ -36,6 +36,9 @@ var loader = settings.Bind(flag.CommandLine)
 func TestFeatures(t *testing.T) {
 	begin := time.Now()
 	r := prepareRun(t)
+	if r.sh.on && len(r.sh.paths) == 0 {
+		return // an empty shard wrote its empty report; there is nothing to run
+	}
 	loader.Print(os.Stderr)
 
 	ctx, stop := interruptible(os.Stderr)
@@ -65,6 +68,7 @@ type suiteRun struct {
 	root  string
 	out   string   // the reports directory, absolute
 	paths []string // the feature paths, relative to root
+	sh    shardRun // the shard this run is (E2E_SHARD), if any
 	ctx   context.Context
 	h     *harness.Harness
 }
@@ -90,10 +94,17 @@ func prepareRun(t *testing.T) *suiteRun {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		t.Fatalf("creating the reports directory: %v", err)
 	}
+	sh, err := selectShard(root, s, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sh.on {
+		paths = sh.paths
+	}
 	if s.Godog.Randomize <= 0 {
 		s.Godog.Randomize = time.Now().UnixNano()
 	}
-	return &suiteRun{s: s, root: root, out: out, paths: paths}
+	return &suiteRun{s: s, root: root, out: out, paths: paths, sh: sh}
 }
 
 // pass runs the scenarios that tagExpr selects through godog, writing cucumber and junit into
@@ -144,6 +155,19 @@ func (r *suiteRun) runPasses(t *testing.T) int {
 	if err := report.MergeCucumber(main, append([]string{main}, merged...)...); err != nil {
 		t.Fatal(err)
 	}
+	if r.sh.on { // godog reports each scenario selected by path:line as a feature of its own
+		if err := report.JoinLineURIs(main); err != nil {
+			t.Fatal(err)
+		}
+		for _, junit := range []string{"junit.xml", "junit-serial.xml", "junit-quarantine.xml"} {
+			if _, err := os.Stat(filepath.Join(r.out, junit)); err != nil {
+				continue // a pass that did not run
+			}
+			if err := report.JoinJUnitSuites(filepath.Join(r.out, junit)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	return status
 }
 
@@ -154,6 +178,7 @@ func (r *suiteRun) writeReport(t *testing.T) {
 	rep, err := report.Generate(report.Inputs{
 		Catalog:  filepath.Join(r.root, "features", "requirements.yaml"),
 		Cucumber: []string{filepath.Join(r.out, "cucumber.json")},
+		Title:    r.sh.title,
 		Names:    func(p string) string { return relative(r.root, p) },
 		Mutation: report.MutationIfPresent(r.out), // the evidence of the latest make mutation, if any
 		Target:   r.h.Target(),
@@ -167,6 +192,18 @@ func (r *suiteRun) writeReport(t *testing.T) {
 		t.Errorf("no scenario ran (tags %q, paths %q): check E2E_TAGS and -godog.paths against features/", s.Godog.Tags, s.Paths)
 	case partial:
 		fmt.Fprintf(os.Stderr, "e2e: traceability gate not applied: tags %q, paths %q run part of the suite\n", s.Godog.Tags, s.Paths)
+	case s.TraceGate && r.sh.on:
+		// A requirement that another shard's scenarios prove is judged where the shards meet:
+		// trace --shards. Everything else (this shard's untagged scenarios, unknown tags, a
+		// requirement no shard covers) fails here as in a whole run.
+		elsewhere := rep.CoveredOnlyBy(r.sh.otherReqs)
+		if len(elsewhere) > 0 {
+			fmt.Fprintf(os.Stderr, "e2e: shard %s: %d requirement(s) without a scenario in this shard are left to the merged report (trace --shards), where other shards prove them: %s\n",
+				s.Shard, len(elsewhere), strings.Join(elsewhere, ", "))
+		}
+		if gerr := rep.GateExcept(elsewhere); gerr != nil {
+			t.Errorf("traceability gate of shard %s (turn it off for exploratory runs with E2E_TRACE_GATE=off): %v", s.Shard, gerr)
+		}
 	case s.TraceGate:
 		if gerr := rep.Gate(); gerr != nil {
 			t.Errorf("traceability gate (turn it off for exploratory runs with E2E_TRACE_GATE=off): %v", gerr)

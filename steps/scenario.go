@@ -25,6 +25,7 @@ import (
 	"github.com/kubernaut/gateway-contract/support/harness"
 	"github.com/kubernaut/gateway-contract/support/lifecycle"
 	"github.com/kubernaut/gateway-contract/support/poll"
+	"github.com/kubernaut/gateway-contract/support/report"
 	"github.com/kubernaut/gateway-contract/support/soak"
 )
 
@@ -94,7 +95,8 @@ func Initializer(h *harness.Harness) func(*godog.ScenarioContext) {
 }
 
 func before(ctx context.Context, h *harness.Harness, s *godog.Scenario) (context.Context, error) {
-	feature := strings.TrimSuffix(path.Base(s.Uri), ".feature")
+	// godog names a feature selected by path:line (a shard, one scenario) "x.feature:12".
+	feature := strings.TrimSuffix(path.Base(report.TrimLine(s.Uri)), ".feature")
 	st := &scenario{h: h, feature: feature, name: s.Name, gw: runGateway(h), on: runCluster(h)}
 	st.ns = h.Namespaces.Name(s.Name)
 	// Every step's API calls inherit this bound: nothing in a scenario can hang the run.

@@ -2,7 +2,9 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -24,6 +26,9 @@ type dockerEngine interface {
 	Ping(ctx context.Context) error
 	// HasImage reports whether ref is present locally; it never pulls.
 	HasImage(ctx context.Context, ref string) (bool, error)
+	// Privileged returns nil when the engine runs privileged containers, an error wrapping
+	// errPrivilegedRefused when it refuses them, and any other error when it cannot tell.
+	Privileged(ctx context.Context) error
 	Close() error
 }
 
@@ -89,6 +94,19 @@ func checkDocker(ctx context.Context, dial dockerDialer, host, who, image, image
 	defer cancel()
 	if err := eng.Ping(pctx); err != nil {
 		return missing(err, "%s: no Docker engine at %s: start dockerd or set DOCKER_HOST", who, eng.Host())
+	}
+
+	// k3s and kind run their nodes in privileged containers; an engine that refuses them would
+	// let the k3s module wait out its whole start bound before saying anything.
+	prctx, cancel := context.WithTimeout(ctx, dockerPrivilegeTimeout)
+	defer cancel()
+	if err := eng.Privileged(prctx); err != nil {
+		if errors.Is(err, errPrivilegedRefused) {
+			return missing(err, "%s: the Docker engine at %s refuses privileged containers, which %s runs in: "+
+				"use a host or CI runner that allows them (GitHub's hosted runners do), or set E2E_CLUSTER=local",
+				who, eng.Host(), strings.TrimSuffix(who, " cluster"))
+		}
+		return fmt.Errorf("%s: probe privileged containers in the Docker engine at %s: %w", who, eng.Host(), err)
 	}
 
 	ictx, cancel := context.WithTimeout(ctx, dockerInspectTimeout)

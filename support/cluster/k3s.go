@@ -27,6 +27,10 @@ const (
 	k3sStopTimeout  = time.Minute
 )
 
+// k3sReadyLog is the k3s server's log line that the start waits for: its node controller has
+// synced, so the API server serves and the node is registered.
+const k3sReadyLog = ".*Node controller sync successful.*"
+
 // k3sProvider runs k3s in one privileged container through testcontainers-go.
 type k3sProvider struct {
 	image        string
@@ -67,7 +71,7 @@ func (p *k3sProvider) Start(ctx context.Context) (Cluster, error) {
 		testcontainers.WithLabels(suiteLabels(runid.New(), "k3s")),
 		// The module waits for the same line with a 60s default deadline; widen it to ours.
 		testcontainers.WithWaitStrategyAndDeadline(p.startTimeout,
-			wait.ForLog(".*Node controller sync successful.*").AsRegexp()),
+			wait.ForLog(k3sReadyLog).AsRegexp()),
 	)
 	stop := func(ctx context.Context) error {
 		if ctr == nil {
@@ -85,6 +89,10 @@ func (p *k3sProvider) Start(ctx context.Context) (Cluster, error) {
 		return nil, errors.Join(err, stop(context.WithoutCancel(ctx)))
 	}
 	if err != nil {
+		if ctx.Err() != nil {
+			return fail(fmt.Errorf("%s: start %s: waited %s for the k3s server's log line %q (its node controller in sync: the cluster serves), which did not come: %w",
+				who, p.image, p.startTimeout, k3sReadyLog, err))
+		}
 		return fail(fmt.Errorf("%s: start %s: %w", who, p.image, err))
 	}
 	kubeconfig, err := ctr.GetKubeConfig(ctx)

@@ -128,7 +128,7 @@ func (p *kindProvider) create(ctx context.Context, kc support.E2EClusterProvider
 		case <-done:
 		case <-time.After(kindCreateGrace):
 		}
-		return "", fmt.Errorf("gave up after %s: %w", p.startTimeout, ctx.Err())
+		return "", fmt.Errorf("waited %s for 'kind create cluster' to bring its node container up and the API server to serve, which did not happen: %w", p.startTimeout, ctx.Err())
 	}
 }
 

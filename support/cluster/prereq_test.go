@@ -3,8 +3,10 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,7 +18,10 @@ type fakeEngine struct {
 	pingErr    error
 	images     map[string]bool
 	inspectErr error
+	privErr    error
 }
+
+func (f *fakeEngine) Privileged(context.Context) error { return f.privErr }
 
 func (f *fakeEngine) Host() string               { return "unix:///fake.sock" }
 func (f *fakeEngine) Ping(context.Context) error { return f.pingErr }
@@ -58,6 +63,11 @@ func TestDockerPrerequisitesFake(t *testing.T) {
 				[]string{who + ": no Docker engine at unix:///fake.sock: start dockerd or set DOCKER_HOST", "unable to parse"}},
 			{"engine does not answer", fakeDial(&fakeEngine{pingErr: errors.New("connection refused")}, nil), true,
 				[]string{who + ": no Docker engine at unix:///fake.sock: start dockerd or set DOCKER_HOST (connection refused)"}},
+			{"privileged refused", fakeDial(&fakeEngine{privErr: fmt.Errorf("%w: runc create failed:\nunable to apply caps", errPrivilegedRefused)}, nil), true,
+				[]string{who + ": the Docker engine at unix:///fake.sock refuses privileged containers, which " + strings.TrimSuffix(who, " cluster") +
+					" runs in: use a host or CI runner that allows them (GitHub's hosted runners do), or set E2E_CLUSTER=local (privileged containers refused: runc create failed:; unable to apply caps)"}},
+			{"privilege probe fails", fakeDial(&fakeEngine{privErr: errors.New("build: disk full")}, nil), false,
+				[]string{who + ": probe privileged containers in the Docker engine at unix:///fake.sock: build: disk full"}},
 			{"image absent", fakeDial(&fakeEngine{}, nil), true,
 				[]string{who + ": image " + img + " is not in the local Docker engine and cannot be pulled here: " +
 					"load it with 'docker load -i <file>' or set " + imageVar[who] + " to a local image"}},
@@ -112,11 +122,61 @@ func TestNoDockerEngineReal(t *testing.T) {
 	}
 }
 
-// The real local engine, which holds no such image: the error comes at once, not after a pull
-// attempt times out.
-func TestImageAbsentRealDocker(t *testing.T) {
+func TestPrivilegeVerdict(t *testing.T) {
+	require.NoError(t, privilegeVerdict(nil))
+	require.NoError(t, privilegeVerdict(errors.New(`OCI runtime create failed: exec: "/privilege-probe": stat /privilege-probe: no such file or directory`)))
+	err := privilegeVerdict(errors.New("OCI runtime create failed: unable to apply caps: operation not permitted"))
+	require.ErrorIs(t, err, errPrivilegedRefused)
+	require.ErrorContains(t, err, "unable to apply caps")
+}
+
+// localEngineRefusesPrivileged probes the local engine, skipping without one.
+func localEngineRefusesPrivileged(t *testing.T) bool {
+	t.Helper()
 	if _, err := os.Stat("/var/run/docker.sock"); err != nil {
 		t.Skip("no local Docker engine at /var/run/docker.sock")
+	}
+	eng, err := dialDocker("unix:///var/run/docker.sock")
+	require.NoError(t, err)
+	defer eng.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), dockerPrivilegeTimeout)
+	defer cancel()
+	err = eng.Privileged(ctx)
+	if err != nil && !errors.Is(err, errPrivilegedRefused) {
+		t.Fatalf("privilege probe: %v", err)
+	}
+	return err != nil
+}
+
+// The real local engine, where it refuses privileged containers (this development machine's
+// does): k3s and kind fail at once, in one line that says so, not after the k3s module's
+// four-minute wait for a log line that never comes.
+func TestPrivilegedRefusedRealDocker(t *testing.T) {
+	if !localEngineRefusesPrivileged(t) {
+		t.Skip("the local Docker engine runs privileged containers")
+	}
+	for _, name := range []string{NameK3s, NameKind} {
+		t.Run(name, func(t *testing.T) {
+			if name == NameKind {
+				t.Setenv("PATH", fakeBins(t, "kind", "docker"))
+			}
+			t.Setenv("DOCKER_HOST", "")
+			p, err := FromEnv(env(map[string]string{"E2E_CLUSTER": name}))
+			require.NoError(t, err)
+			begin := time.Now()
+			_, err = p.Start(context.Background())
+			requirePrereq(t, err, name+" cluster: the Docker engine at unix:///var/run/docker.sock refuses privileged containers, which "+name+" runs in",
+				"or set E2E_CLUSTER=local")
+			require.Less(t, time.Since(begin), dockerPrivilegeTimeout)
+		})
+	}
+}
+
+// The real local engine, which holds no such image: the error comes at once, not after a pull
+// attempt times out. (An engine that refuses privileged containers says that first.)
+func TestImageAbsentRealDocker(t *testing.T) {
+	if localEngineRefusesPrivileged(t) {
+		t.Skip("the local Docker engine refuses privileged containers, which k3s and kind check first (TestPrivilegedRefusedRealDocker)")
 	}
 	const img = "gateway-contract-e2e/certainly-absent:never"
 	for _, tc := range []struct{ name, imageVar string }{

@@ -102,7 +102,8 @@ func ParseCucumber(source string, data []byte) (Run, error) {
 	if err := json.Unmarshal(data, &features); err != nil {
 		return Run{}, fmt.Errorf("%s: not a cucumber JSON report: %w", source, err)
 	}
-	for _, f := range features {
+	for i, f := range features {
+		features[i].URI = TrimLine(f.URI) // one name for a scenario however godog selected it
 		if f.URI == "" {
 			return Run{}, fmt.Errorf("%s: feature %q has no uri", source, f.Name)
 		}

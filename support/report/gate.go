@@ -52,3 +52,31 @@ func (r *Report) Unstable() []ScenarioRef {
 	}
 	return out
 }
+
+// CoveredOnlyBy lists, in id order, the requirements this report has no scenario for that are
+// among elsewhere: in a shard's report, those that other shards' scenarios cover.
+func (r *Report) CoveredOnlyBy(elsewhere map[string]bool) []string {
+	var out []string
+	for _, q := range r.Requirements {
+		if q.Status == ReqNotCovered && elsewhere[q.ID] {
+			out = append(out, q.ID)
+		}
+	}
+	return out
+}
+
+// GateExcept is Gate without the "not covered" problems of the given requirements: a shard's
+// gate, which leaves the requirements other shards prove to the merged report.
+func (r *Report) GateExcept(requirements []string) error {
+	var kept []Problem
+	for _, p := range r.Problems {
+		if p.Kind == ProblemNotCovered && slices.Contains(requirements, p.Subject) {
+			continue
+		}
+		kept = append(kept, p)
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	return &GateError{Problems: kept}
+}

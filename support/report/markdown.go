@@ -37,7 +37,11 @@ func (r *Report) mdHeader(w *errWriter) {
 		w.printf("Generated: %s  \n", mdText(r.GeneratedAt))
 	}
 	w.printf("Catalog: `%s`  \n", r.Catalog)
-	w.printf("Runs: %d", len(r.Sources))
+	if r.Summary.Shards > 0 {
+		w.printf("Shards of one run: %d", len(r.Sources))
+	} else {
+		w.printf("Runs: %d", len(r.Sources))
+	}
 	for i, s := range r.Sources {
 		sep := ", "
 		if i == 0 {

@@ -53,8 +53,11 @@ type Summary struct {
 	Areas []AreaSummary `json:"areas"`
 	// Duration is the sum of all step durations over all runs.
 	Duration time.Duration `json:"durationNs"`
-	// Runs is the number of cucumber files merged.
+	// Runs is the number of cucumber files merged: runs of the suite, or 1 for the shards of one
+	// run.
 	Runs int `json:"runs"`
+	// Shards is the number of shard files merged into one run (trace --shards); 0 otherwise.
+	Shards int `json:"shards,omitempty"`
 }
 
 // ReqCounts counts requirements by verdict.

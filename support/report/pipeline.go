@@ -35,6 +35,9 @@ type Inputs struct {
 	// Names turns a path into the name the report shows (relative to the project, usually);
 	// nil keeps paths as given.
 	Names func(path string) string
+	// Shards says that the cucumber files are the shards of one run (E2E_SHARD), not runs one
+	// after another: they must not share a scenario, and the report counts one run.
+	Shards bool
 	// Mutation is the path of a mutation.json written by `make mutation` (support/cmd/mutation);
 	// empty means none. The report then shows, per requirement, how many of its mutants the
 	// suite caught, and the kill rate and the gateway's coverage in its summary.
@@ -69,9 +72,17 @@ func Generate(in Inputs, dir string) (*Report, error) {
 		}
 		runs = append(runs, run)
 	}
+	if in.Shards {
+		if err := disjoint(runs); err != nil {
+			return nil, err
+		}
+	}
 	r, err := Build(cat, runs...)
 	if err != nil {
 		return nil, err
+	}
+	if in.Shards {
+		r.Summary.Shards, r.Summary.Runs = len(runs), min(1, len(runs))
 	}
 	if in.Title != "" {
 		r.Title = in.Title
@@ -231,4 +242,92 @@ func (r *Report) RequirementStatus(id string) (ReqStatus, bool) {
 		}
 	}
 	return "", false
+}
+
+// TrimLine drops the ":LINE" that godog appends to a feature's uri when a path selected one
+// scenario by its line (features/x.feature:12), so that a scenario has one name however it was
+// selected.
+func TrimLine(uri string) string {
+	if i := strings.LastIndexByte(uri, ':'); i > 0 && i < len(uri)-1 {
+		if strings.Trim(uri[i+1:], "0123456789") == "" {
+			return uri[:i]
+		}
+	}
+	return uri
+}
+
+// JoinLineURIs rewrites a cucumber JSON file written by a run that selected scenarios by
+// `path:line` (a shard): godog reports each selected line as a feature of its own whose uri ends
+// in ":LINE"; they become one feature per file, named by its plain uri, as an unsharded run
+// writes them.
+func JoinLineURIs(file string) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("reading godog's results: %w", err)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil
+	}
+	var features []map[string]json.RawMessage
+	if err := json.Unmarshal(data, &features); err != nil {
+		return fmt.Errorf("%s is not cucumber JSON: %w", file, err)
+	}
+	var out []map[string]json.RawMessage
+	byURI := map[string]int{}
+	for _, f := range features {
+		var uri string
+		if err := json.Unmarshal(f["uri"], &uri); err != nil {
+			return fmt.Errorf("%s: a feature without a uri: %w", file, err)
+		}
+		uri = TrimLine(uri)
+		f["uri"], _ = json.Marshal(uri)
+		i, seen := byURI[uri]
+		if !seen {
+			byURI[uri] = len(out)
+			out = append(out, f)
+			continue
+		}
+		var have, more []json.RawMessage
+		if len(out[i]["elements"]) > 0 {
+			if err := json.Unmarshal(out[i]["elements"], &have); err != nil {
+				return fmt.Errorf("%s: %s: elements: %w", file, uri, err)
+			}
+		}
+		if len(f["elements"]) > 0 {
+			if err := json.Unmarshal(f["elements"], &more); err != nil {
+				return fmt.Errorf("%s: %s: elements: %w", file, uri, err)
+			}
+		}
+		out[i]["elements"], _ = json.Marshal(append(have, more...))
+	}
+	if out == nil {
+		out = []map[string]json.RawMessage{}
+	}
+	merged, err := json.MarshalIndent(out, "", "    ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(file, merged, 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", file, err)
+	}
+	return nil
+}
+
+// disjoint fails when two shard files hold the same scenario: a file given twice, or a run that
+// was not a shard of this split.
+func disjoint(runs []Run) error {
+	seen := map[scenarioKey]string{}
+	for _, run := range runs {
+		for _, f := range run.Features {
+			for _, e := range f.Elements {
+				k := scenarioKey{uri: f.URI, name: e.Name, line: e.Line}
+				if other, ok := seen[k]; ok && other != run.Source {
+					return fmt.Errorf("%s:%d %q is in both %s and %s: shards of one run hold each scenario once (is a file given twice, or a repeated run among the shards?)",
+						f.URI, e.Line, e.Name, other, run.Source)
+				}
+				seen[k] = run.Source
+			}
+		}
+	}
+	return nil
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/cucumber/godog"
 
 	"github.com/kubernaut/gateway-contract/support/poll"
+	"github.com/kubernaut/gateway-contract/support/shard"
 )
 
 // Settings is everything a run can be told.
@@ -74,6 +75,13 @@ type Settings struct {
 	ReportDir string
 	// TraceGate (E2E_TRACE_GATE=off turns it off) fails the run on traceability errors.
 	TraceGate bool
+
+	// Shard (E2E_SHARD=I/N) runs one shard of the suite: the scenarios support/shard gives shard
+	// I of N. ShardDurations (E2E_SHARD_DURATIONS, comma separated) are earlier runs' cucumber
+	// JSON files that balance the split by the scenarios' durations; without them, a stable hash
+	// splits the suite evenly by scenario count.
+	Shard          shard.Spec
+	ShardDurations []string
 
 	// Godog holds godog's options (E2E_TAGS, E2E_CONCURRENCY and E2E_SEED among them).
 	Godog godog.Options
@@ -161,6 +169,10 @@ func Bind(fs *flag.FlagSet) *Loader {
 	fs.Var(onOff{&s.KeepFailed}, "e2e.keep-failed", "keep a failed scenario's namespace (1/0)")
 	l.add("E2E_KEEP_FAILED", "e2e.keep-failed", false)
 	l.str(&s.ReportDir, "E2E_REPORT_DIR", "report-dir", "reports", "where reports go, relative to the project root")
+	fs.Var(shardValue{&s.Shard}, "e2e.shard", "run shard I of N of the suite, e.g. 2/4 (CI's job matrix)")
+	l.add("E2E_SHARD", "e2e.shard", false)
+	fs.Var(listValue{&s.ShardDurations}, "e2e.shard-durations", "earlier runs' cucumber JSON files, comma separated, that balance the shards by duration")
+	l.add("E2E_SHARD_DURATIONS", "e2e.shard-durations", false)
 	s.TraceGate = true
 	fs.Var(onOff{&s.TraceGate}, "e2e.trace-gate", "fail the run on traceability errors (on/off)")
 	l.add("E2E_TRACE_GATE", "e2e.trace-gate", false)
@@ -269,6 +281,12 @@ func (s *Settings) validate() error {
 			return fmt.Errorf("E2E_GATEWAY_ARGS: %q is not a --flag=value", a)
 		}
 	}
+	if s.Shard.On() && len(s.Paths) > 0 {
+		return fmt.Errorf("E2E_SHARD=%s and feature paths %q: a shard is its own selection of the whole suite; give one or the other", s.Shard, s.Paths)
+	}
+	if len(s.ShardDurations) > 0 && !s.Shard.On() {
+		return fmt.Errorf("E2E_SHARD_DURATIONS=%q without E2E_SHARD: durations only balance a split", strings.Join(s.ShardDurations, ","))
+	}
 	if s.Godog.Concurrency < 1 {
 		return fmt.Errorf("E2E_CONCURRENCY=%d: run at least one scenario at a time", s.Godog.Concurrency)
 	}
@@ -326,6 +344,45 @@ func (f fieldsValue) String() string {
 	return strings.Join(*f.p, " ")
 }
 func (f fieldsValue) Set(v string) error { *f.p = strings.Fields(v); return nil }
+
+// shardValue is E2E_SHARD's I/N.
+type shardValue struct{ p *shard.Spec }
+
+func (v shardValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return v.p.String()
+}
+
+func (v shardValue) Set(s string) error {
+	spec, err := shard.ParseSpec(s)
+	if err != nil {
+		return err
+	}
+	*v.p = spec
+	return nil
+}
+
+// listValue is a comma-separated list.
+type listValue struct{ p *[]string }
+
+func (v listValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return strings.Join(*v.p, ",")
+}
+
+func (v listValue) Set(s string) error {
+	*v.p = nil
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			*v.p = append(*v.p, f)
+		}
+	}
+	return nil
+}
 
 // onOff is a boolean that also reads on/off, the words the README uses.
 type onOff struct{ p *bool }

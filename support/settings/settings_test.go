@@ -72,6 +72,15 @@ func TestLoad(t *testing.T) {
 		{name: "bad gateway args", env: map[string]string{"E2E_GATEWAY_ARGS": "retry-attempts=1"}, wantErr: "not a --flag=value"},
 		{name: "bad tags", env: map[string]string{"E2E_TAGS": "(@a) && ~@b"}, wantErr: "no parentheses"},
 		{name: "tag without @", env: map[string]string{"E2E_TAGS": "resilience"}, wantErr: "is not a tag"},
+		{name: "a shard", env: map[string]string{"E2E_SHARD": "2/4", "E2E_SHARD_DURATIONS": "reports/cucumber.json, old/cucumber.json"},
+			check: func(t *testing.T, s Settings) {
+				if s.Shard.Index != 2 || s.Shard.Total != 4 || strings.Join(s.ShardDurations, "|") != "reports/cucumber.json|old/cucumber.json" {
+					t.Errorf("shard %v, durations %v", s.Shard, s.ShardDurations)
+				}
+			}},
+		{name: "bad shard", env: map[string]string{"E2E_SHARD": "5/4"}, wantErr: "1 <= I <= N"},
+		{name: "shard and paths", env: map[string]string{"E2E_SHARD": "1/2"}, args: []string{"features/a.feature"}, wantErr: "give one or the other"},
+		{name: "durations without a shard", env: map[string]string{"E2E_SHARD_DURATIONS": "x.json"}, wantErr: "without E2E_SHARD"},
 		{name: "bad client limits", env: map[string]string{"E2E_CLIENT_QPS": "0"}, wantErr: "must be positive"},
 	}
 	for _, tc := range tests {

@@ -14,6 +14,16 @@
 // requirement, how many of its mutants the suite caught ("weakly proven" when one survived), the
 // kill rate and the gateway's statement coverage.
 //
+// --shards merges the shards of one run (E2E_SHARD=I/N, CI's job matrix) instead: the files
+// must not share a scenario, together they must hold every scenario of --features (a shard that
+// did not upload its results fails the merge, naming what is missing), and the report counts
+// one run: the report, and the gate, that the whole suite run at once gives.
+//
+//	go run ./support/cmd/trace compare reports/traceability.json reports/shards/merged/traceability.json
+//
+// checks that two reports hold the same scenarios with the same results and give every
+// requirement the same verdict (make e2e-shards: the merged shards against one whole run).
+//
 //	go run ./support/cmd/trace verdict reports/traceability.json [BR-GATEWAY-018]
 //
 // reads a written report for scripts: with a requirement id it prints that
@@ -28,6 +38,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/kubernaut/gateway-contract/support/report"
 )
@@ -45,7 +56,8 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 type options struct {
 	catalog, out, title, generatedAt string
 	mutation                         string
-	gate, noFlaky                    bool
+	features                         string
+	gate, noFlaky, shards            bool
 	patterns                         []string
 }
 
@@ -54,12 +66,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "verdict" {
 		return verdict(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "compare" {
+		return compare(args[1:], stdout, stderr)
+	}
 	opts, err := parseArgs(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "trace: %v\nusage: trace --catalog FILE --out DIR [--gate=true] [--title T] [--mutation FILE] CUCUMBER.json...\n", err)
+		fmt.Fprintf(stderr, "trace: %v\nusage: trace --catalog FILE --out DIR [--gate=true] [--shards [--features DIR]] [--title T] [--mutation FILE] CUCUMBER.json...\n", err)
 		return exitUsage
 	}
 	files, err := expand(opts.patterns, filepath.Join(opts.out, report.JSONFile))
@@ -69,13 +84,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	r, err := report.Generate(report.Inputs{
 		Catalog: opts.catalog, Cucumber: files, Title: opts.title, GeneratedAt: opts.generatedAt,
-		Mutation: opts.mutation,
+		Mutation: opts.mutation, Shards: opts.shards,
 	}, opts.out)
 	if err != nil {
 		fmt.Fprintf(stderr, "trace: %v\n", err)
 		return exitUsage
 	}
 	gateErr := r.Gate()
+	if opts.shards {
+		missing, err := missingScenarios(opts.features, r)
+		if err != nil {
+			fmt.Fprintf(stderr, "trace: %v\n", err)
+			return exitUsage
+		}
+		if len(missing) > 0 {
+			fmt.Fprintln(stdout, r.SummaryLine(opts.out, opts.gate, gateErr))
+			fmt.Fprintf(stderr, "trace: the %d shard file(s) miss %d scenario(s) of %s (a shard that failed before writing its results, or one not given): %s\n",
+				len(files), len(missing), opts.features, strings.Join(missing, ", "))
+			return exitGate
+		}
+	}
 	fmt.Fprintln(stdout, r.SummaryLine(opts.out, opts.gate, gateErr))
 	if opts.noFlaky {
 		if q := r.Summary.Scenarios.Quarantined; q > 0 {
@@ -110,6 +138,8 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.noFlaky, "no-flaky", false, "also exit 1 when a scenario that is not quarantined failed in any run (make flake)")
 	fs.StringVar(&o.title, "title", report.DefaultTitle, "report title")
 	fs.StringVar(&o.generatedAt, "generated-at", "", "free text shown as the generation time (none by default, for reproducible output)")
+	fs.BoolVar(&o.shards, "shards", false, "the files are the shards of one run (E2E_SHARD): disjoint, together the whole of --features, merged into one run")
+	fs.StringVar(&o.features, "features", "features", "with --shards: the feature files every scenario of which a shard must have run")
 	fs.StringVar(&o.mutation, "mutation", "", "a mutation.json of make mutation: show per requirement how many of its mutants the suite caught")
 	for {
 		if err := fs.Parse(args); err != nil {
