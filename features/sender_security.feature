@@ -52,6 +52,35 @@ Feature: Only authenticated, authorized senders raise signals
     And the refusal names the second namespace and no other
     And the second namespace holds exactly 0 remediation requests
 
+  @BR-GATEWAY-183 @BR-GATEWAY-016
+  Scenario: A sender allowed only in its own namespace cannot reach the fallback namespace with an alert about a node
+    Given a sender allowed to raise signals only in this namespace
+    When Alertmanager sends a firing alert "NodeDiskFull" with severity "critical" for node "node-a" labelled with this namespace
+    Then the gateway answers 403 with problem details
+    And the refusal names the fallback namespace and no other
+    And the namespace holds no remediation requests
+    And nothing of this scenario is in the fallback namespace
+
+  @BR-GATEWAY-183 @BR-GATEWAY-016
+  Scenario: A sender allowed only in its own namespace cannot reach the fallback namespace with an alert about a namespace that does not exist
+    Given a sender allowed to raise signals only in this namespace
+    When Alertmanager sends a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c" in a namespace that does not exist
+    Then the gateway answers 403 with problem details
+    And the refusal names the fallback namespace
+    And the namespace holds no remediation requests
+    And nothing of this scenario is in the fallback namespace
+
+  @BR-GATEWAY-183 @BR-GATEWAY-016
+  Scenario: A sender also allowed in the fallback namespace raises the signals that land there
+    Given a sender allowed to raise signals only in this namespace
+    And the sender is also allowed to raise signals in the fallback namespace
+    When Alertmanager sends a firing alert "NodeDiskFull" with severity "critical" for node "node-a" labelled with this namespace
+    Then the gateway answers 201
+    And a remediation request for "NodeDiskFull" on node "node-a" is in the fallback namespace
+    When Alertmanager sends a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c" in a namespace that does not exist
+    Then the gateway answers 201
+    And a remediation request for "HighMemoryUsage" on pod "api-7f9c" is in the fallback namespace
+
   @BR-GATEWAY-183 @BR-GATEWAY-001
   Scenario: A batch that reaches into a forbidden namespace stores nothing at all
     Given a second namespace for this scenario

@@ -30,6 +30,7 @@ func registerOperationSteps(sc *godog.ScenarioContext) {
 	registerAccessSteps(sc)
 	registerDeploymentSteps(sc)
 	registerOverloadSteps(sc)
+	registerFallbackAuthSteps(sc)
 }
 
 // dedicatedShutdownDelay is the dedicated gateways' shutdown delay: how long /readyz answers 503

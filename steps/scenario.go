@@ -169,10 +169,7 @@ func (st *scenario) removeOwnFallbacks(ctx context.Context) error {
 	var errs []error
 	for i := range items {
 		rr := &items[i]
-		origin := rr.Labels[labelOriginNamespace]
-		own := origin == st.ns || (st.missing != "" && origin == st.missing) ||
-			strings.HasSuffix(rr.Spec.TargetResource.Name, "-"+st.ns)
-		if !own {
+		if !st.owns(rr) {
 			continue
 		}
 		if err := st.client().Delete(ctx, rr); err != nil && !isNotFound(err) {
@@ -180,6 +177,15 @@ func (st *scenario) removeOwnFallbacks(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// owns reports whether a remediation request in the fallback namespace comes from the scenario:
+// its origin is one of the scenario's namespaces, or its cluster-scoped target carries the
+// scenario's namespace in its name (see clusterName).
+func (st *scenario) owns(rr *v1alpha1.RemediationRequest) bool {
+	origin := rr.Labels[labelOriginNamespace]
+	return origin == st.ns || (st.missing != "" && origin == st.missing) ||
+		strings.HasSuffix(rr.Spec.TargetResource.Name, "-"+st.ns)
 }
 
 // faultsFired is the safety net under every fault step: a fault that never met the gateway means

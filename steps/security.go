@@ -29,7 +29,7 @@ func registerSecuritySteps(sc *godog.ScenarioContext) {
 	sc.Step(`^Alertmanager sends a batch of firing alerts, one for this namespace and one for the second namespace$`, sendSpanningBatch)
 	sc.Step(`^within the gateway's authorization cache lifetime, a new alert from that sender is refused with 403$`, refusedWithinCacheLifetime)
 	sc.Step(`^the answer asks for a bearer token$`, asksForBearer)
-	sc.Step(`^the refusal names (this namespace|the second namespace|this namespace and no other|the second namespace and no other)$`, refusalNames)
+	sc.Step(`^the refusal names (this namespace|the second namespace|the fallback namespace|this namespace and no other|the second namespace and no other|the fallback namespace and no other)$`, refusalNames)
 	sc.Step(`^the remediation request for "([^"]+)" on `+targetPattern(true)+` records (that sender|the first sender)$`, recordsSender)
 	sc.Step(`^the gateway's metrics are read (without a token|with the sender's token|with the scraper's token)$`, readMetricsAs)
 	sc.Step(`^the metrics are served$`, metricsServed)
@@ -280,8 +280,12 @@ func refusalNames(ctx context.Context, which string) error {
 		return fmt.Errorf("expected a 403 with problem details, got %s", resp)
 	}
 	want, other := st.ns, st.second
-	if strings.HasPrefix(which, "the second namespace") {
+	switch {
+	case strings.HasPrefix(which, "the second namespace"):
 		want, other = st.second, st.ns
+	case strings.HasPrefix(which, "the fallback namespace"):
+		// The namespace authorized is the namespace written: not the one the labels name.
+		want, other = st.h.Settings.FallbackNamespace, st.ns
 	}
 	if !strings.Contains(resp.problem.Detail, want) {
 		return fmt.Errorf("the refusal does not name the namespace %s: %q", want, resp.problem.Detail)

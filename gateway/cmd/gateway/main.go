@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/klog/v2"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -74,6 +77,10 @@ func serve(cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	cores, err := corev1client.NewForConfig(restCfg)
+	if err != nil {
+		return fmt.Errorf("core client: %w", err)
+	}
 	discovery, err := readiness.NewDiscovery(restCfg)
 	if err != nil {
 		return err
@@ -127,6 +134,8 @@ func serve(cfg *config.Config, log *slog.Logger) error {
 		RequestDeadline:       cfg.RequestDeadline,
 		UnavailableRetryAfter: cfg.UnavailableRetryAfter,
 		MaxInFlight:           cfg.MaxInFlight,
+		NamespaceMissing:      namespaceMissing(cores, cfg.APICallTimeout),
+		FallbackNamespace:     cfg.FallbackNamespace,
 	})
 
 	// The certificate is watched until the process ends: in-flight requests may still be served
@@ -184,4 +193,20 @@ func serve(cfg *config.Config, log *slog.Logger) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// namespaceMissing asks the API whether a namespace does not exist, within one call's timeout.
+func namespaceMissing(cores corev1client.NamespacesGetter, timeout time.Duration) func(context.Context, string) (bool, error) {
+	return func(ctx context.Context, namespace string) (bool, error) {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		_, err := cores.Namespaces().Get(ctx, namespace, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			return true, nil
+		case err != nil:
+			return false, fmt.Errorf("is namespace %s there: %w", namespace, err)
+		}
+		return false, nil
+	}
 }

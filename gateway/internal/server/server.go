@@ -74,6 +74,12 @@ type Options struct {
 	// MaxInFlight bounds the signal requests processed at once (see shed); 0 means
 	// DefaultMaxInFlight.
 	MaxInFlight int
+	// NamespaceMissing says whether a namespace does not exist. A signal about a missing
+	// namespace is written to the fallback namespace, so that is where its sender is authorized
+	// (see authorizeWritten); nil leaves every namespace authorized as named.
+	NamespaceMissing func(ctx context.Context, namespace string) (bool, error)
+	// FallbackNamespace is the gateway's --fallback-namespace, where NamespaceMissing's signals go.
+	FallbackNamespace string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

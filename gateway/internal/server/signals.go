@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"time"
 
+	"k8s.io/apiserver/pkg/authentication/user"
+
 	"github.com/kubernaut/gateway-contract/gateway/internal/auth"
 	"github.com/kubernaut/gateway-contract/gateway/internal/kuberetry"
 	"github.com/kubernaut/gateway-contract/gateway/internal/logging"
@@ -108,7 +110,7 @@ func (s *Server) signalHandler(source string, parse parseFunc) http.HandlerFunc 
 			reject(http.StatusBadRequest, SlugInvalidPayload, err.Error())
 			return
 		}
-		if err := s.opts.Auth.AuthorizeSignals(ctx, caller, s.namespaces(signals)); err != nil {
+		if err := s.authorizeWritten(ctx, caller, s.opts.Auth.AuthorizeSignals(ctx, caller, s.namespaces(signals))); err != nil {
 			s.refuse(w, r, source, err)
 			return
 		}
@@ -155,6 +157,34 @@ func (s *Server) namespaces(signals []signal.Signal) []string {
 		}
 	}
 	return out
+}
+
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get
+
+// authorizeWritten applies the rule that the namespace authorized is the namespace written to a
+// refusal err of the namespaces the signals name: a refused namespace that does not exist is not
+// where the signal would be written (it goes to the fallback namespace), so the sender is
+// authorized in the fallback namespace instead. A refused namespace that exists stays refused.
+// Any other err, or an existence check that fails, is returned as it is.
+func (s *Server) authorizeWritten(ctx context.Context, caller user.Info, err error) error {
+	var forbidden *auth.ForbiddenError
+	if err == nil || s.opts.NamespaceMissing == nil || !errors.As(err, &forbidden) || len(forbidden.Namespaces) == 0 {
+		return err
+	}
+	var existing []string
+	for _, ns := range forbidden.Namespaces {
+		missing, merr := s.opts.NamespaceMissing(ctx, ns)
+		if merr != nil {
+			return err
+		}
+		if !missing {
+			existing = append(existing, ns)
+		}
+	}
+	if len(existing) > 0 {
+		return &auth.ForbiddenError{User: forbidden.User, Namespaces: existing}
+	}
+	return s.opts.Auth.AuthorizeSignals(ctx, caller, []string{s.opts.FallbackNamespace})
 }
 
 // batchOutcome is the result of processing every signal of a request.

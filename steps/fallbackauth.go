@@ -1,0 +1,77 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/cucumber/godog"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Steps about authorization where the gateway writes: a signal that lands in the fallback
+// namespace (about a node or another cluster-scoped target, or about a namespace that does not
+// exist) is authorized there, not in the namespace its labels name.
+func registerFallbackAuthSteps(sc *godog.ScenarioContext) {
+	sc.Step(`^the sender is also allowed to raise signals in the fallback namespace$`, senderInFallback)
+	sc.Step(`^Alertmanager sends a firing alert "([^"]+)" with severity "([^"]*)" for node "([^"]+)" labelled with this namespace$`, sendNodeAlertLabelled)
+	sc.Step(`^nothing of this scenario is in the fallback namespace$`, nothingInFallback)
+}
+
+// senderInFallback binds the scenario's sender in the fallback namespace too; the binding is
+// removed at the scenario's end (the fallback namespace outlives it).
+func senderInFallback(ctx context.Context) error {
+	st := state(ctx)
+	s, err := st.currentSender()
+	if err != nil {
+		return err
+	}
+	keep := s.binding // revoke acts on the binding in the scenario's namespace
+	fallback := st.h.Settings.FallbackNamespace
+	if err := st.bind(ctx, s, fallback); err != nil {
+		return err
+	}
+	name := s.name + "-sends"
+	st.mu.Lock()
+	s.binding = keep
+	st.mu.Unlock()
+	st.undo.Push("the sender's binding in the fallback namespace", func(ctx context.Context) error {
+		err := st.kube().RbacV1().RoleBindings(fallback).Delete(ctx, name, metav1.DeleteOptions{})
+		if isNotFound(err) {
+			return nil
+		}
+		return err
+	})
+	return nil
+}
+
+// sendNodeAlertLabelled sends an alert about a node whose labels also name the scenario's
+// namespace, as a node exporter's alert relabelled by a team would: the gateway writes it to the
+// fallback namespace, so that is where the sender must be allowed.
+func sendNodeAlertLabelled(ctx context.Context, name, severity, node string) error {
+	st := state(ctx)
+	a, err := st.newAlert(name, severity, "node", node)
+	if err != nil {
+		return err
+	}
+	a.namespace = st.ns
+	_, err = st.send(ctx, jsonRequest(alertPath, notification([]alert{a}, time.Now())))
+	return err
+}
+
+// nothingInFallback checks that the fallback namespace holds no remediation request of the
+// scenario.
+func nothingInFallback(ctx context.Context) error {
+	st := state(ctx)
+	items, err := st.list(ctx, st.h.Settings.FallbackNamespace)
+	if err != nil {
+		return err
+	}
+	for i := range items {
+		if st.owns(&items[i]) {
+			return fmt.Errorf("the fallback namespace holds %s of this scenario (%s on %s %s)", items[i].Name,
+				items[i].Spec.SignalName, items[i].Spec.TargetResource.Kind, items[i].Spec.TargetResource.Name)
+		}
+	}
+	return nil
+}
