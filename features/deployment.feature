@@ -15,8 +15,10 @@ Feature: The gateway deploys as shipped, with least privilege, and can be replac
     Then the API server refuses the gateway's Pods, naming the restricted Pod Security level
 
   @BR-GATEWAY-051 @BR-GATEWAY-040 @dedicated-gateway @launched-gateway
-  Scenario: Replacing the gateway while Alertmanager keeps sending loses nothing and doubles nothing
+  Scenario: Replacing the gateway while senders keep sending loses nothing and doubles nothing
     Given a dedicated gateway with its own path to the Kubernetes API
     And an Alertmanager that sends to the gateway
-    When Prometheus keeps firing new alerts through Alertmanager while the gateway is replaced
+    And a second namespace for this scenario
+    When Alertmanager and a direct sender keep sending new alerts while the gateway is replaced
     Then every alert fired through Alertmanager has exactly one remediation request
+    And every alert acknowledged to the direct sender has exactly one remediation request

@@ -24,7 +24,8 @@ func registerDeploymentSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the shipped gateway manifests are applied to the scenario's namespace( with the gateway's container made privileged)?$`, applyManifests)
 	sc.Step(`^the API server admits the gateway's Pods under the restricted Pod Security level$`, podsAdmitted)
 	sc.Step(`^the API server refuses the gateway's Pods, naming the restricted Pod Security level$`, podsRefused)
-	sc.Step(`^Prometheus keeps firing new alerts through Alertmanager while the gateway is replaced$`, replacedWhileSending)
+	sc.Step(`^Alertmanager and a direct sender keep sending new alerts while the gateway is replaced$`, replacedWhileSending)
+	sc.Step(`^every alert acknowledged to the direct sender has exactly one remediation request$`, directStoredOnce)
 }
 
 // manifestsKey holds, in the context of the steps that follow, the Deployment that
@@ -214,30 +215,109 @@ func failedCreate(ctx context.Context, st *scenario, namespace string) string {
 	return "FailedCreate: " + events.Items[len(events.Items)-1].Message
 }
 
-// replacementPace is how often the sender fires a new alert while the gateway is replaced:
+// replacementPace is how often each sender sends a new alert while the gateway is replaced:
 // several alerts fall into each phase of the replacement (before SIGTERM, during the drain,
 // while nothing listens, after the new gateway is ready).
 const replacementPace = 250 * time.Millisecond
 
-// replacedWhileSending fires a new alert through the Alertmanager every replacementPace, from
-// before the gateway is replaced until after its successor is ready: the runtime stops the
-// running gateway (SIGTERM, then its grace period) and starts a new one from the same
-// configuration on the same address, as a Service with one ready endpoint gives.
-func replacedWhileSending(ctx context.Context) error {
+// replacementKey holds, in the context of the steps that follow, what the direct sender sent
+// while the gateway was replaced.
+type replacementKey struct{}
+
+// directSender sends a new alert every replacementPace straight to the gateway, one per request,
+// and plays Alertmanager's redelivery itself: a refused alert (a 5xx, or no answer: nothing
+// listens) is sent again on the next tick until it is answered 2xx. Unlike Alertmanager, which
+// resends a group's firing alerts with every notification, it never sends an acknowledged alert
+// again, so an alert acknowledged but not stored stays lost, and the check sees it.
+type directSender struct {
+	namespace string // where its alerts go: not the Alertmanager's, whose check allows nothing else
+	mu        sync.Mutex
+	acked     []string // alert names answered 2xx, in order
+	refusals  int
+	sendErr   error
+	sentCount int
+}
+
+func (d *directSender) run(ctx context.Context, st *scenario, stop <-chan struct{}) {
+	tick := time.NewTicker(replacementPace)
+	defer tick.Stop()
+	var pending *sentRequest
+	var pendingName string
+	for i := 1; ; {
+		if pending == nil {
+			a, err := st.newAlert(fmt.Sprintf("Direct%03d", i), "warning", "pod", "api-7f9c")
+			if err != nil {
+				d.fail(err)
+				return
+			}
+			a.namespace = d.namespace
+			req := jsonRequest(alertPath, notification([]alert{a}, time.Now()))
+			pending, pendingName = &req, a.name
+			i++
+		}
+		r, err := st.sendOnce(ctx, *pending)
+		d.mu.Lock()
+		d.sentCount++
+		switch {
+		case err == nil && r.code >= 200 && r.code < 300:
+			d.acked = append(d.acked, pendingName)
+			pending = nil
+		case err == nil && r.code < 500:
+			d.sendErr = fmt.Errorf("%s was answered %s: a replacement refuses with 5xx or not at all", pendingName, r)
+		default:
+			d.refusals++ // redelivered on the next tick
+		}
+		failed := d.sendErr != nil
+		d.mu.Unlock()
+		if failed {
+			return
+		}
+		select {
+		case <-stop:
+			if pending == nil {
+				return
+			}
+		case <-ctx.Done():
+			d.fail(ctx.Err())
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (d *directSender) fail(err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.sendErr = err
+}
+
+func (d *directSender) ackedCount() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.acked)
+}
+
+// replacedWhileSending keeps two senders sending from before the gateway is replaced until after
+// its successor is ready: the real Alertmanager (a new alert fired every replacementPace) and a
+// direct sender (directSender). The runtime stops the running gateway (SIGTERM, then its grace
+// period) and starts a new one from the same configuration on the same address, as a Service
+// with one ready endpoint gives. The direct sender's last refused alert is redelivered until it is
+// accepted, bounded by the suite's request bound.
+func replacedWhileSending(ctx context.Context) (context.Context, error) {
 	st := state(ctx)
 	gw, err := st.dedicated()
 	if err != nil {
-		return err
+		return ctx, err
 	}
 	var (
 		mu      sync.Mutex
 		fired   int
-		sendErr error
+		fireErr error
 	)
 	count := func() int { mu.Lock(); defer mu.Unlock(); return fired }
-	stop, exited := make(chan struct{}), make(chan struct{})
+	stop, firing := make(chan struct{}), make(chan struct{})
 	go func() {
-		defer close(exited)
+		defer close(firing)
 		tick := time.NewTicker(replacementPace)
 		defer tick.Stop()
 		for i := 1; ; i++ {
@@ -247,7 +327,7 @@ func replacedWhileSending(ctx context.Context) error {
 			}
 			mu.Lock()
 			if err != nil {
-				sendErr = fmt.Errorf("firing alert %d through Alertmanager: %w", i, err)
+				fireErr = fmt.Errorf("firing alert %d through Alertmanager: %w", i, err)
 			} else {
 				fired++
 			}
@@ -262,29 +342,94 @@ func replacedWhileSending(ctx context.Context) error {
 			}
 		}
 	}()
-	firedAtLeast := func(n int) error {
-		return st.bounds().Await(ctx, fmt.Sprintf("%d alerts fired through Alertmanager", n), func(context.Context) (bool, string, error) {
+	st.mu.Lock()
+	second := st.second
+	st.mu.Unlock()
+	if second == "" {
+		return ctx, fmt.Errorf("the direct sender sends to the scenario's second namespace: add 'And a second namespace for this scenario'")
+	}
+	direct := &directSender{namespace: second}
+	directDone := make(chan struct{})
+	go func() { defer close(directDone); direct.run(ctx, st, stop) }()
+	atLeast := func(n int) error {
+		return st.bounds().Await(ctx, fmt.Sprintf("%d alerts fired through Alertmanager and %d acknowledged to the direct sender", n, n), func(context.Context) (bool, string, error) {
 			select {
-			case <-exited:
-				return false, "", fmt.Errorf("the sender stopped after %d alerts", count())
+			case <-firing:
+				return false, "", fmt.Errorf("the Alertmanager sender stopped after %d alerts", count())
+			case <-directDone:
+				return false, "", fmt.Errorf("the direct sender stopped after %d acknowledged alerts", direct.ackedCount())
 			default:
 			}
-			return count() >= n, fmt.Sprintf("%d fired", count()), nil
+			return count() >= n && direct.ackedCount() >= n, fmt.Sprintf("%d fired, %d acknowledged", count(), direct.ackedCount()), nil
 		})
 	}
-	err = firedAtLeast(3)
+	err = atLeast(3)
 	if err == nil {
 		err = gw.Restart(ctx, false)
 	}
 	if err == nil {
-		err = firedAtLeast(count() + 3)
+		err = atLeast(max(count(), direct.ackedCount()) + 3)
 	}
 	close(stop)
-	<-exited
+	<-firing
+	doneErr := st.bounds().Until(ctx, st.bounds().Request, "the direct sender's last alert to be accepted", func(context.Context) (bool, string, error) {
+		select {
+		case <-directDone:
+			return true, "", nil
+		default:
+			return false, fmt.Sprintf("%d acknowledged", direct.ackedCount()), nil
+		}
+	})
 	mu.Lock()
 	defer mu.Unlock()
-	if sendErr != nil {
-		return sendErr
+	direct.mu.Lock()
+	defer direct.mu.Unlock()
+	for _, e := range []error{err, fireErr, direct.sendErr, doneErr} {
+		if e != nil {
+			return ctx, e
+		}
 	}
-	return err
+	fmt.Printf("e2e: scenario %q: during the replacement Alertmanager fired %d alerts; the direct sender had %d acknowledged and %d refusals redelivered\n",
+		st.name, fired, len(direct.acked), direct.refusals)
+	return context.WithValue(ctx, replacementKey{}, append([]string(nil), direct.acked...)), nil
+}
+
+// directStoredOnce checks from the cluster that every alert acknowledged (2xx) to the direct
+// sender during the replacement has exactly one remediation request.
+func directStoredOnce(ctx context.Context) error {
+	st := state(ctx)
+	acked, ok := ctx.Value(replacementKey{}).([]string)
+	if !ok {
+		return fmt.Errorf("no replacement ran: the scenario must first replace the gateway while senders send")
+	}
+	return st.bounds().Await(ctx, fmt.Sprintf("each of the %d alerts acknowledged to the direct sender to be stored once", len(acked)), func(ctx context.Context) (bool, string, error) {
+		st.mu.Lock()
+		second := st.second
+		st.mu.Unlock()
+		items, err := st.list(ctx, second)
+		if err != nil {
+			return false, "", err
+		}
+		byName := map[string]int{}
+		for _, rr := range items {
+			byName[rr.Spec.SignalName]++
+		}
+		if len(items) != len(acked) {
+			return false, "", fmt.Errorf("namespace %s holds %d remediation requests for %d alerts acknowledged to the direct sender", second, len(items), len(acked))
+		}
+		var missing []string
+		for _, name := range acked {
+			switch byName[name] {
+			case 0:
+				missing = append(missing, name)
+			case 1:
+			default:
+				return false, "", fmt.Errorf("%s, acknowledged once, has %d remediation requests", name, byName[name])
+			}
+		}
+		if len(missing) > 0 {
+			return false, fmt.Sprintf("acknowledged but not stored: %v", missing), nil
+		}
+		return true, "", nil
+	})
 }
