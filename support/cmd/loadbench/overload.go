@@ -420,7 +420,8 @@ func (o *Overload) lines() []string {
 		fmt.Sprintf("accepted %.1f/s (%d created, %d redeliveries answered 202); raw creates of this run at most %.0f/s", o.AcceptedPerSecond, o.Answers.Created, o.Answers.Accepted, o.RawCreatesPerSecond),
 		"latency of the created (201): " + o.Latency.String(),
 		fmt.Sprintf("gateway RSS %.0f MiB after start-up, peak %.0f MiB; gateway_requests_shed_total %.0f", o.RSSStartMiB, o.PeakRSSMiB, o.ShedMetric),
-		fmt.Sprintf("drain: %.1fs, %d answers (%d shed)", o.DrainSeconds, o.DrainAnswers.All, o.DrainAnswers.Shed),
+		fmt.Sprintf("after the run (requests in flight at its end, then redeliveries until accepted): %.1fs, %d answers (%d shed, %d other)",
+			o.DrainSeconds, o.DrainAnswers.All, o.DrainAnswers.Shed, o.DrainAnswers.Other),
 		fmt.Sprintf("alerts %d, accepted %d, never accepted %d; RemediationRequests %d: lost %d, doubled %d, unexpected %d",
 			a.Alerts, a.AlertsAccepted, a.Unaccepted, a.RemediationRequests, a.Lost, a.Doubled, a.Unexpected),
 	}
