@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"os"
@@ -63,6 +64,8 @@ type OverloadAnswers struct {
 	// Other is any other answer or a failed request (redelivered after a second).
 	Other      int    `json:"other"`
 	FirstOther string `json:"firstOther,omitempty"`
+	// OtherByKind splits Other by problem type (its last segment), HTTP code or "request failed".
+	OtherByKind map[string]int `json:"otherByKind,omitempty"`
 }
 
 func (a *OverloadAnswers) add(o outcome) {
@@ -79,6 +82,10 @@ func (a *OverloadAnswers) add(o outcome) {
 		if a.FirstOther == "" {
 			a.FirstOther = o.note
 		}
+		if a.OtherByKind == nil {
+			a.OtherByKind = map[string]int{}
+		}
+		a.OtherByKind[o.kind()]++
 	}
 }
 
@@ -150,6 +157,19 @@ type outcome struct {
 	took       time.Duration
 	done       time.Time
 	note       string
+	problem    string // the problem type of an error answer
+}
+
+// kind names an answer that was neither accepted nor shed.
+func (o outcome) kind() string {
+	switch {
+	case o.problem != "":
+		return o.problem[strings.LastIndexByte(o.problem, '/')+1:]
+	case o.code != 0:
+		return fmt.Sprintf("HTTP %d", o.code)
+	default:
+		return "request failed"
+	}
 }
 
 func (o outcome) ok() bool { return o.code == http.StatusCreated || o.code == http.StatusAccepted }
@@ -193,11 +213,16 @@ func post(ctx context.Context, c *http.Client, url, token, ns, pod string) outco
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	o := outcome{code: resp.StatusCode, took: time.Since(begin), done: time.Now()}
-	if resp.StatusCode == http.StatusServiceUnavailable {
+	if !o.ok() {
 		var p struct {
 			Type string `json:"type"`
 		}
-		o.shed = json.Unmarshal(msg, &p) == nil && p.Type == overloadedType
+		if json.Unmarshal(msg, &p) == nil {
+			o.problem = p.Type
+		}
+	}
+	if resp.StatusCode == http.StatusServiceUnavailable {
+		o.shed = o.problem == overloadedType
 		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
 			o.retryAfter = time.Duration(s) * time.Second
 		}
@@ -415,13 +440,13 @@ func parseStatus(s string) memStatus {
 func (o *Overload) lines() []string {
 	a := o.Accounting
 	return []string{
-		fmt.Sprintf("%d senders for %gs against --max-in-flight=%d (Retry-After %gs): %d answers, %.1f%% shed (503 overloaded), %d other",
-			o.Senders, o.DurationSeconds, o.MaxInFlight, o.RetryAfterSeconds, o.Answers.All, 100*o.ShedShare, o.Answers.Other),
+		fmt.Sprintf("%d senders for %gs against --max-in-flight=%d (Retry-After %gs): %d answers, %.1f%% shed (503 overloaded), %d other%s",
+			o.Senders, o.DurationSeconds, o.MaxInFlight, o.RetryAfterSeconds, o.Answers.All, 100*o.ShedShare, o.Answers.Other, kinds(o.Answers.OtherByKind)),
 		fmt.Sprintf("accepted %.1f/s (%d created, %d redeliveries answered 202); raw creates of this run at most %.0f/s", o.AcceptedPerSecond, o.Answers.Created, o.Answers.Accepted, o.RawCreatesPerSecond),
 		"latency of the created (201): " + o.Latency.String(),
 		fmt.Sprintf("gateway RSS %.0f MiB after start-up, peak %.0f MiB; gateway_requests_shed_total %.0f", o.RSSStartMiB, o.PeakRSSMiB, o.ShedMetric),
-		fmt.Sprintf("after the run (requests in flight at its end, then redeliveries until accepted): %.1fs, %d answers (%d shed, %d other)",
-			o.DrainSeconds, o.DrainAnswers.All, o.DrainAnswers.Shed, o.DrainAnswers.Other),
+		fmt.Sprintf("after the run (requests in flight at its end, then redeliveries until accepted): %.1fs, %d answers (%d created, %d answered 202, %d shed, %d other%s)",
+			o.DrainSeconds, o.DrainAnswers.All, o.DrainAnswers.Created, o.DrainAnswers.Accepted, o.DrainAnswers.Shed, o.DrainAnswers.Other, kinds(o.DrainAnswers.OtherByKind)),
 		fmt.Sprintf("alerts %d, accepted %d, never accepted %d; RemediationRequests %d: lost %d, doubled %d, unexpected %d",
 			a.Alerts, a.AlertsAccepted, a.Unaccepted, a.RemediationRequests, a.Lost, a.Doubled, a.Unexpected),
 	}
@@ -438,4 +463,17 @@ func (b *bench) overloadAndFlood(ctx context.Context, rep *Report) error {
 		return b.flood(ctx, rep)
 	}
 	return nil
+}
+
+// kinds renders the other answers by kind: " (auth-unavailable 3, HTTP 500 1)".
+func kinds(m map[string]int) string {
+	if len(m) == 0 {
+		return ""
+	}
+	keys := slices.Sorted(maps.Keys(m))
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return ": " + strings.Join(parts, ", ")
 }

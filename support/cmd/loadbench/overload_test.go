@@ -36,12 +36,15 @@ func TestAnswersByKind(t *testing.T) {
 	for _, o := range []outcome{
 		{code: http.StatusCreated}, {code: http.StatusAccepted},
 		{code: http.StatusServiceUnavailable, shed: true}, {code: http.StatusServiceUnavailable, shed: true},
-		{code: http.StatusServiceUnavailable, note: "auth-unavailable"}, {note: "connection reset"},
+		{code: http.StatusServiceUnavailable, note: "auth-unavailable", problem: "https://kubernaut.ai/problems/auth-unavailable"},
+		{note: "connection reset"}, {code: http.StatusBadGateway},
 	} {
 		a.add(o)
 	}
-	assert.Equal(t, OverloadAnswers{All: 6, Created: 1, Accepted: 1, Shed: 2, Other: 2, FirstOther: "auth-unavailable"}, a)
-	assert.InDelta(t, 1.0/3, share(a.Shed, a.All), 1e-9)
+	assert.Equal(t, OverloadAnswers{All: 7, Created: 1, Accepted: 1, Shed: 2, Other: 3, FirstOther: "auth-unavailable",
+		OtherByKind: map[string]int{"auth-unavailable": 1, "request failed": 1, "HTTP 502": 1}}, a)
+	assert.Equal(t, ": HTTP 502 1, auth-unavailable 1, request failed 1", kinds(a.OtherByKind))
+	assert.InDelta(t, 2.0/7, share(a.Shed, a.All), 1e-9)
 }
 
 func TestOutcomeFinal(t *testing.T) {
