@@ -350,6 +350,11 @@ func (b *bench) overload(ctx context.Context, rep *Report) error {
 		pods = append(pods, rr.Spec.TargetResource.Name)
 	}
 	o.Accounting = account(tally.alerts, tally.accepted, pods)
+	// Thousands of objects left to the namespace controller would outlast the harness's wait for
+	// the CRD to go at its end: one collection delete removes them now.
+	if err := b.h.Client.DeleteAllOf(ctx, &v1alpha1.RemediationRequest{}, ctrlclient.InNamespace(ns)); err != nil {
+		say("  deleting the overload's RemediationRequests: %v", err)
+	}
 	rep.Overload = o
 	for _, l := range o.lines() {
 		say("  %s", l)
