@@ -151,7 +151,8 @@ soak:
 
 ## bench-load: the gateway at the API server's limit, side by side with raw client-go in one run
 ## (support/cmd/loadbench); prints a table, writes reports/perf.json and reports/perf.md.
-## LOADBENCH_FLAGS='-duration 3s -levels 1,16' changes the points.
+## LOADBENCH_FLAGS='-duration 3s -levels 1,16' changes the points; '-overload-senders 200
+## -overload-duration 5s' makes the overload small (2,000 senders for 30 s by default; 0 skips it).
 .PHONY: bench-load
 LOADBENCH_FLAGS ?=
 bench-load:

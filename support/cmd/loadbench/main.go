@@ -21,6 +21,12 @@
 // ratios: gateway new-signal rate ÷ (raw create rate ÷ 2), since a new signal needs a create and
 // a status update; repeat rate ÷ raw status-update rate; and the same two from CPU per operation.
 //
+// Then two measurements of the gateway's defences (overload.go, flood.go): -overload-senders
+// senders (far beyond --max-in-flight) sending new alerts for -overload-duration and redelivering
+// shed ones after Retry-After, as Alertmanager does (the share shed, the accepted rate and
+// latency, the gateway's peak memory, and whether every accepted alert was stored once); and a
+// flood of requests with a few distinct garbage tokens (the TokenReviews it cost).
+//
 // It prints a table and writes perf.json and perf.md to the report directory (E2E_REPORT_DIR,
 // default reports/). The figures are measurements, not a verdict: the exit code is 0 whenever it
 // could measure, 2 when it could not. It is black-box: it talks HTTP to the gateway and client-go
@@ -52,6 +58,12 @@ func main() {
 	latencyN := flag.Int("latency-requests", 300, "sequential requests of each latency measurement")
 	machine := flag.String("machine", "", "a description of the machine for the report (default: CPU model and count)")
 	skipProxied := flag.Bool("skip-proxied", false, "do not measure through the fault proxy (no API call counts)")
+	overloadSenders := flag.Int("overload-senders", 2000, "concurrent senders of the overload measurement (0 skips it)")
+	overloadDuration := flag.Duration("overload-duration", 30*time.Second, "duration of the overload measurement")
+	overloadDrain := flag.Duration("overload-drain", 3*time.Minute, "how long the overload's senders keep redelivering after it, until accepted")
+	floodRequests := flag.Int("flood-requests", 500, "requests of the garbage-token flood (0 skips it)")
+	floodTokens := flag.Int("flood-tokens", 20, "distinct garbage tokens of the flood")
+	floodWorkers := flag.Int("flood-workers", 20, "concurrent senders of the flood")
 	flag.Parse()
 
 	s, err := loader.Load(os.Getenv, nil)
@@ -65,6 +77,9 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
+	if *overloadSenders < 0 || *overloadDuration <= 0 || *overloadDrain < 0 || *floodRequests < 0 || *floodTokens < 1 || *floodWorkers < 1 {
+		fail(fmt.Errorf("-overload-senders and -flood-requests must not be negative, -overload-duration positive, -flood-tokens and -flood-workers at least 1"))
+	}
 	if *duration <= 0 || *warmup < 0 || *latencyN < 1 {
 		fail(fmt.Errorf("-duration must be positive, -warmup not negative, -latency-requests at least 1"))
 	}
@@ -77,6 +92,8 @@ func main() {
 	cfg := config{
 		win: window{warmup: *warmup, duration: *duration}, levels: lv, latencyN: *latencyN,
 		machine: *machine, proxied: !*skipProxied, reportDir: dir,
+		overload: overloadConfig{senders: *overloadSenders, duration: *overloadDuration, drain: *overloadDrain},
+		flood:    floodConfig{requests: *floodRequests, tokens: *floodTokens, workers: *floodWorkers},
 	}
 	os.Exit(run(ctx, s, cfg))
 }
@@ -88,7 +105,17 @@ type config struct {
 	machine   string
 	proxied   bool
 	reportDir string
+	overload  overloadConfig
+	flood     floodConfig
 }
+
+// overloadConfig is the overload measurement (overload.go); flood the garbage-token flood.
+type overloadConfig struct {
+	senders         int
+	duration, drain time.Duration
+}
+
+type floodConfig struct{ requests, tokens, workers int }
 
 // run returns the exit code; everything it started is stopped before it returns.
 func run(ctx context.Context, s settings.Settings, cfg config) int {
@@ -104,6 +131,12 @@ func run(ctx context.Context, s settings.Settings, cfg config) int {
 		if err := b.measure(ctx, rep); err != nil {
 			fmt.Fprintf(os.Stderr, "loadbench: %v\n", err)
 			code = 2
+		}
+		if code == 0 {
+			if err := b.overloadAndFlood(ctx, rep); err != nil {
+				fmt.Fprintf(os.Stderr, "loadbench: %v\n", err)
+				code = 2
+			}
 		}
 		rep.finish(time.Since(begin))
 		rep.print(os.Stdout)

@@ -38,8 +38,11 @@ type Report struct {
 		Repeat    Latency `json:"repeat"`
 		RawCreate Latency `json:"rawCreate"`
 	} `json:"latencyOneSender"`
-	Ratios      []Ratio `json:"ratios"`
-	WallSeconds float64 `json:"wallSeconds"`
+	Ratios []Ratio `json:"ratios"`
+	// Overload and Flood are the defences measured (overload.go, flood.go), when enabled.
+	Overload    *Overload `json:"overload,omitempty"`
+	Flood       *Flood    `json:"garbageTokenFlood,omitempty"`
+	WallSeconds float64   `json:"wallSeconds"`
 }
 
 // Series is one gateway's rates.
@@ -235,6 +238,12 @@ func (r *Report) print(w io.Writer) {
 	for _, l := range r.latencyLines() {
 		fmt.Fprintln(w, "  "+l)
 	}
+	for _, sec := range r.defenceSections() {
+		fmt.Fprintln(w, "\n"+sec.title+":")
+		for _, l := range sec.lines {
+			fmt.Fprintln(w, "  "+l)
+		}
+	}
 	fmt.Fprintln(w)
 }
 
@@ -292,6 +301,12 @@ func (r *Report) markdown() string {
 		"Ratios by CPU per operation: 2 × CPU per raw create ÷ CPU per new signal, CPU per raw update ÷ CPU per repeat, " +
 		"counting every process of the benchmark (control plane, gateway, this program); they predict the rate ratios when the cores are the limit " +
 		"and are far less disturbed by other load on a shared machine.\n")
+	for _, sec := range r.defenceSections() {
+		b.WriteString("\n## " + sec.title + "\n\n")
+		for _, l := range sec.lines {
+			b.WriteString("- " + l + "\n")
+		}
+	}
 	return b.String()
 }
 
