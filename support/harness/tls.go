@@ -110,6 +110,20 @@ func (h *Harness) writeGatewayCertificate(name string, undo *lifecycle.Stack) (s
 	return dir, nil
 }
 
+// WriteGatewayCertificate issues a serving certificate from the run's CA into dir (tls.crt,
+// tls.key) and returns the flags that make a gateway process serve it: for a gateway a command
+// launches itself (loadbench's direct one), which the suite's clients then trust.
+func (h *Harness) WriteGatewayCertificate(dir string) ([]string, error) {
+	pair, err := h.IssueGatewayCertificate("kubernaut-gateway")
+	if err != nil {
+		return nil, err
+	}
+	if err := pair.WriteProjected(dir); err != nil {
+		return nil, err
+	}
+	return tlsArgs(dir), nil
+}
+
 // tlsArgs are the flags that make a host process serve the certificate in dir.
 func tlsArgs(dir string) []string {
 	return []string{
