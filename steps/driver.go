@@ -33,6 +33,9 @@ type gatewayDriver interface {
 	// HTTPClient is how the steps reach it: a client that trusts the CA of its serving
 	// certificate (the run's CA, or E2E_GATEWAY_CA for a deployed gateway).
 	HTTPClient() *http.Client
+	// CertDir is the directory of the gateway's serving certificate (tls.crt, tls.key), which
+	// it reloads when they change; a deployed gateway's is not the suite's.
+	CertDir() (string, error)
 	// Config is the gateway's configuration, whose bounds the steps assert.
 	Config() gatewayconf.Config
 	// Credentials are the bearer tokens the gateway was given for the API server: one for a
@@ -72,7 +75,8 @@ type launched struct {
 	client *http.Client
 }
 
-func (l launched) HTTPClient() *http.Client { return orDefault(l.client) }
+func (l launched) HTTPClient() *http.Client                     { return orDefault(l.client) }
+func (l launched) CertDir() (string, error)                     { return l.g.CertDir(), nil }
 func (l launched) Config() gatewayconf.Config                   { return l.g.Config }
 func (l launched) Credentials() ([]string, error)               { return l.g.Credentials(), nil }
 func (l launched) URL() string                                  { return l.g.Process.URL() }
@@ -102,6 +106,7 @@ func orDefault(c *http.Client) *http.Client {
 
 func (d deployed) Config() gatewayconf.Config   { return d.config }
 func (deployed) Credentials() ([]string, error) { return nil, harness.ErrContractMode }
+func (deployed) CertDir() (string, error)       { return "", harness.ErrContractMode }
 func (d deployed) URL() string                  { return d.url }
 func (deployed) LogLines(string) []string {
 	return []string{"(a deployed gateway, E2E_GATEWAY_URL: its log is where it is deployed)"}
