@@ -131,8 +131,9 @@ func TestReadLog(t *testing.T) {
 		log      string
 		wantAddr string
 	}{
-		{"listening line", `{"msg":"listening","addr":"127.0.0.1:5"}` + "\n", "127.0.0.1:5"},
-		{"first listening line only", `{"msg":"listening","addr":"a:1"}` + "\n" + `{"msg":"listening","addr":"b:2"}` + "\n", "a:1"},
+		{"listening line", `{"msg":"listening","addr":"127.0.0.1:5"}` + "\n", "http://127.0.0.1:5"},
+		{"listening line with its scheme", `{"msg":"listening","addr":"127.0.0.1:5","scheme":"https"}` + "\n", "https://127.0.0.1:5"},
+		{"first listening line only", `{"msg":"listening","addr":"a:1"}` + "\n" + `{"msg":"listening","addr":"b:2"}` + "\n", "http://a:1"},
 		{"other messages and text", "boot\n" + `{"msg":"started"}` + "\n" + `{"msg":"listening"}` + "\n", ""},
 	}
 	for _, tc := range tests {
@@ -197,5 +198,18 @@ func TestProbe(t *testing.T) {
 		if code != tc.want || (err != nil) != tc.wantErr {
 			t.Errorf("Probe(%q, %q) = %d, %v; want %d, error %t", tc.base, tc.path, code, err, tc.want, tc.wantErr)
 		}
+	}
+}
+
+// Probe asks an HTTPS gateway with the client it is given: the one that trusts the gateway's CA
+// gets the answer, the default client fails the handshake.
+func TestProbeUsesTheGivenClient(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+	if code, err := Probe(context.Background(), srv.Client(), srv.URL, "/readyz"); err != nil || code != http.StatusOK {
+		t.Errorf("Probe with a client that trusts the certificate = %d, %v; want 200", code, err)
+	}
+	if _, err := Probe(context.Background(), nil, srv.URL, "/readyz"); err == nil {
+		t.Error("Probe with the default client trusted a certificate it has no CA for")
 	}
 }
