@@ -49,7 +49,7 @@ func startAlertmanagerInterval(ctx context.Context, seconds int) error {
 
 // startAM starts the scenario's Alertmanager, grouping by namespace (so that the scenario's
 // alerts of one push are one notification), with the scenario's sender token in a file, as a
-// deployment mounts it (http_config.authorization.credentials_file).
+// deployment mounts it (http_config.authorization.credentials_file), and the gateway's CA.
 func (st *scenario) startAM(ctx context.Context, sendResolved bool, groupInterval time.Duration) error {
 	if st.am != nil {
 		return fmt.Errorf("the scenario already has an Alertmanager")
@@ -71,6 +71,16 @@ func (st *scenario) startAM(ctx context.Context, sendResolved bool, groupInterva
 	if err := os.WriteFile(tokenFile, []byte(token), 0o600); err != nil {
 		return fmt.Errorf("writing the sender's token for Alertmanager: %w", err)
 	}
+	// The gateway serves HTTPS: Alertmanager verifies it with the CA of its certificate, from a
+	// file as a deployment mounts it (http_config.tls_config.ca_file); none for a deployed gateway
+	// without E2E_GATEWAY_CA, whose certificate the system's roots verify.
+	caFile := ""
+	if ca := st.h.GatewayCA(); len(ca) > 0 {
+		caFile = filepath.Join(dir, "gateway-ca.crt")
+		if err := os.WriteFile(caFile, ca, 0o644); err != nil {
+			return fmt.Errorf("writing the gateway's CA for Alertmanager: %w", err)
+		}
+	}
 	if groupInterval == 0 {
 		groupInterval = time.Second
 	}
@@ -78,6 +88,7 @@ func (st *scenario) startAM(ctx context.Context, sendResolved bool, groupInterva
 		Binary:          st.h.AlertmanagerBinary,
 		ReceiverURL:     st.gw.URL() + alertPath,
 		BearerTokenFile: tokenFile,
+		CAFile:          caFile,
 		GroupBy:         []string{"namespace"},
 		GroupInterval:   groupInterval,
 		SendResolved:    sendResolved,

@@ -42,7 +42,7 @@ func ownControlPlane(ctx context.Context) error {
 		return fmt.Errorf("creating the scenario's namespace on its own control plane: %w", err)
 	}
 	st.mu.Lock()
-	st.cluster, st.on, st.gw, st.ownGW = d, dedicatedCluster(d), launched{d.Gateway}, true
+	st.cluster, st.on, st.gw, st.ownGW = d, dedicatedCluster(d), launched{g: d.Gateway, client: st.h.HTTPClient()}, true
 	st.mu.Unlock()
 	return nil
 }

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"net/http"
 	"syscall"
 
 	"k8s.io/client-go/kubernetes"
@@ -29,6 +30,12 @@ import (
 // gatewayDriver is the gateway a scenario sends to.
 type gatewayDriver interface {
 	URL() string
+	// HTTPClient is how the steps reach it: a client that trusts the CA of its serving
+	// certificate (the run's CA, or E2E_GATEWAY_CA for a deployed gateway).
+	HTTPClient() *http.Client
+	// CertDir is the directory of the gateway's serving certificate (tls.crt, tls.key), which
+	// it reloads when they change; a deployed gateway's is not the suite's.
+	CertDir() (string, error)
 	// Config is the gateway's configuration, whose bounds the steps assert.
 	Config() gatewayconf.Config
 	// Credentials are the bearer tokens the gateway was given for the API server: one for a
@@ -63,8 +70,13 @@ type clusterView struct {
 }
 
 // launched is a gateway the suite started, behind its fault proxy.
-type launched struct{ g *harness.Gateway }
+type launched struct {
+	g      *harness.Gateway
+	client *http.Client
+}
 
+func (l launched) HTTPClient() *http.Client                     { return orDefault(l.client) }
+func (l launched) CertDir() (string, error)                     { return l.g.CertDir(), nil }
 func (l launched) Config() gatewayconf.Config                   { return l.g.Config }
 func (l launched) Credentials() ([]string, error)               { return l.g.Credentials(), nil }
 func (l launched) URL() string                                  { return l.g.Process.URL() }
@@ -79,10 +91,22 @@ func (l launched) ExitErr() error                               { return l.g.Pro
 type deployed struct {
 	url    string
 	config gatewayconf.Config
+	client *http.Client
+}
+
+func (d deployed) HTTPClient() *http.Client { return orDefault(d.client) }
+
+// orDefault is c, or http.DefaultClient for a driver made without one (the unit tests').
+func orDefault(c *http.Client) *http.Client {
+	if c == nil {
+		return http.DefaultClient
+	}
+	return c
 }
 
 func (d deployed) Config() gatewayconf.Config   { return d.config }
 func (deployed) Credentials() ([]string, error) { return nil, harness.ErrContractMode }
+func (deployed) CertDir() (string, error)       { return "", harness.ErrContractMode }
 func (d deployed) URL() string                  { return d.url }
 func (deployed) LogLines(string) []string {
 	return []string{"(a deployed gateway, E2E_GATEWAY_URL: its log is where it is deployed)"}
@@ -96,9 +120,9 @@ func (deployed) ExitErr() error                      { return harness.ErrContrac
 // runGateway is the run's shared gateway: launched, or deployed in contract mode.
 func runGateway(h *harness.Harness) gatewayDriver {
 	if h.Gateway == nil {
-		return deployed{url: h.GatewayURL, config: h.DeployedConfig}
+		return deployed{url: h.GatewayURL, config: h.DeployedConfig, client: h.HTTPClient()}
 	}
-	return launched{h.Gateway}
+	return launched{g: h.Gateway, client: h.HTTPClient()}
 }
 
 // runCluster is the run's cluster; dedicatedCluster a scenario's own control plane.

@@ -158,7 +158,7 @@ func (st *scenario) sendOnce(ctx context.Context, req sentRequest) (*response, e
 	hr.Header.Set("User-Agent", "Alertmanager/0.28.1 (gateway contract suite)")
 	hr.Header.Set("X-Request-ID", id)
 	resp := &response{requestID: id, path: req.path, sentAt: time.Now()}
-	hresp, err := http.DefaultClient.Do(hr)
+	hresp, err := st.gw.HTTPClient().Do(hr)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s (request %s): %w", req.method, req.path, id, err)
 	}

@@ -50,7 +50,7 @@ func (st *scenario) scrapeOnce(ctx context.Context) (families map[string]*dto.Me
 	id := st.nextRequestID()
 	req.Header.Set("Authorization", "Bearer "+st.h.Scraper.Token)
 	req.Header.Set("X-Request-ID", id)
-	hresp, err := http.DefaultClient.Do(req)
+	hresp, err := st.gw.HTTPClient().Do(req)
 	if err != nil {
 		return nil, nil, fmt.Errorf("scraping /metrics: %w", err)
 	}

@@ -84,7 +84,7 @@ func (st *scenario) startDedicated(ctx context.Context, premises ...gatewayconf.
 		return err
 	}
 	st.undo.Push("the dedicated gateway", func(context.Context) error { return gw.Stop() })
-	st.gw, st.ownGW = launched{gw}, true
+	st.gw, st.ownGW = launched{g: gw, client: st.h.HTTPClient()}, true
 	return nil
 }
 
@@ -113,7 +113,7 @@ func (st *scenario) health(ctx context.Context, path string) (healthAnswer, erro
 		return healthAnswer{}, err
 	}
 	begin := time.Now()
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := st.gw.HTTPClient().Do(req)
 	if err != nil {
 		return healthAnswer{}, err
 	}

@@ -58,6 +58,7 @@ type scenario struct {
 	containerFaults []string           // evidence of the faults of that control plane's container
 	overloads       []string           // the 503s of an overloaded API that the suite redelivered
 	soak            *soak.Report       // the scenario\'s soak, when it ran one
+	transport       *transport         // the transport steps' senders and certificates
 	soakLog         string             // its timeline and summary
 	failed          bool               // set by after, for the undos that keep a failed scenario's namespace
 }

@@ -38,7 +38,7 @@ func TestAFaultThatNeverFiresFailsTheScenario(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer p.Close()
-			st := &scenario{h: &harness.Harness{}, gw: launched{&harness.Gateway{Proxy: p}}, ns: "ns1"}
+			st := &scenario{h: &harness.Harness{}, gw: launched{g: &harness.Gateway{Proxy: p}}, ns: "ns1"}
 			ctx := context.WithValue(context.Background(), ctxKey{}, st)
 			if err := failNext(ctx, 1, "create a remediation request", "status 503"); err != nil {
 				t.Fatal(err)

@@ -33,6 +33,7 @@ func registerSecuritySteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the remediation request for "([^"]+)" on `+targetPattern(true)+` records (that sender|the first sender)$`, recordsSender)
 	sc.Step(`^the gateway's metrics are read (without a token|with the sender's token|with the scraper's token)$`, readMetricsAs)
 	sc.Step(`^the metrics are served$`, metricsServed)
+	registerTransportSteps(sc)
 }
 
 // sender is a ServiceAccount of the scenario that sends signals, or a broken credential.

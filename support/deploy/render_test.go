@@ -151,14 +151,28 @@ func TestDeploymentShape(t *testing.T) {
 		t.Errorf("image %q pull %q, want kubernaut-gateway:latest IfNotPresent", c.Image, c.ImagePullPolicy)
 	}
 	probe := func(name string, p *corev1.Probe, path string) {
-		if p == nil || p.HTTPGet == nil || p.HTTPGet.Path != path || p.HTTPGet.Port != intstr.FromString("http") {
-			t.Errorf("%s: %+v, want httpGet %s on port http", name, p, path)
+		if p == nil || p.HTTPGet == nil || p.HTTPGet.Path != path || p.HTTPGet.Port != intstr.FromString("https") ||
+			p.HTTPGet.Scheme != corev1.URISchemeHTTPS {
+			t.Errorf("%s: %+v, want httpGet %s on port https, scheme HTTPS", name, p, path)
 		}
 	}
 	probe("readinessProbe", c.ReadinessProbe, "/readyz")
 	probe("livenessProbe", c.LivenessProbe, "/healthz")
-	if len(c.Ports) != 1 || c.Ports[0].Name != "http" || c.Ports[0].ContainerPort != 8080 {
-		t.Errorf("ports %+v, want http 8080", c.Ports)
+	if len(c.Ports) != 1 || c.Ports[0].Name != "https" || c.Ports[0].ContainerPort != 8080 {
+		t.Errorf("ports %+v, want https 8080", c.Ports)
+	}
+	// The serving certificate: the Secret kubernaut-gateway-tls, mounted read-only where the
+	// args read it.
+	for _, arg := range []string{"--tls-cert-file=/var/run/kubernaut-gateway/tls/tls.crt", "--tls-private-key-file=/var/run/kubernaut-gateway/tls/tls.key"} {
+		if !slices.Contains(c.Args, arg) {
+			t.Errorf("args %q, want %s", c.Args, arg)
+		}
+	}
+	if len(c.VolumeMounts) != 1 || c.VolumeMounts[0].MountPath != "/var/run/kubernaut-gateway/tls" || !c.VolumeMounts[0].ReadOnly {
+		t.Errorf("volumeMounts %+v, want one, read-only at /var/run/kubernaut-gateway/tls", c.VolumeMounts)
+	} else if len(pod.Volumes) != 1 || pod.Volumes[0].Name != c.VolumeMounts[0].Name || pod.Volumes[0].Secret == nil ||
+		pod.Volumes[0].Secret.SecretName != "kubernaut-gateway-tls" || pod.Volumes[0].Secret.Optional == nil || *pod.Volumes[0].Secret.Optional {
+		t.Errorf("volumes %+v, want the mounted one from Secret kubernaut-gateway-tls, optional: false", pod.Volumes)
 	}
 	sc := c.SecurityContext
 	if sc == nil || sc.RunAsUser == nil || *sc.RunAsUser != 65532 || sc.RunAsGroup == nil || *sc.RunAsGroup != 65532 ||
@@ -175,9 +189,9 @@ func TestDeploymentShape(t *testing.T) {
 	}
 
 	svc := typed[corev1.Service](t, objs, "Service")
-	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Name != "http" || svc.Spec.Ports[0].Port != 8080 ||
-		svc.Spec.Ports[0].TargetPort != intstr.FromString("http") {
-		t.Errorf("Service ports %+v, want http 8080 -> http", svc.Spec.Ports)
+	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Name != "https" || svc.Spec.Ports[0].Port != 8080 ||
+		svc.Spec.Ports[0].TargetPort != intstr.FromString("https") {
+		t.Errorf("Service ports %+v, want https 8080 -> https", svc.Spec.Ports)
 	}
 	if svc.Spec.Selector["app.kubernetes.io/name"] != d.Spec.Template.Labels["app.kubernetes.io/name"] {
 		t.Errorf("Service selector %v does not select the pods %v", svc.Spec.Selector, d.Spec.Template.Labels)

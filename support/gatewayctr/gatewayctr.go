@@ -43,7 +43,15 @@ type Spec struct {
 	// Credentials is a host directory holding token, ca.crt and namespace, mounted read-only at
 	// ServiceAccountDir (see WriteCredentials).
 	Credentials string
-	Labels      map[string]string
+	// Mounts are further host directories mounted read-only, as a kubelet projects a Secret
+	// volume: the serving certificate's directory at the template's mountPath.
+	Mounts []Mount
+	Labels map[string]string
+}
+
+// Mount is a host directory (Source) mounted read-only at Target in the container.
+type Mount struct {
+	Source, Target string
 }
 
 // Runner runs one container of Spec; it is used once (a restart is a new Runner).
@@ -70,12 +78,16 @@ func (r *Runner) Run(ctx context.Context) (io.ReadCloser, error) {
 	if len(r.spec.Command) > 0 {
 		cfg.Entrypoint = r.spec.Command
 	}
+	binds := []string{r.spec.Credentials + ":" + ServiceAccountDir + ":ro"}
+	for _, m := range r.spec.Mounts {
+		binds = append(binds, m.Source+":"+m.Target+":ro")
+	}
 	host := &container.HostConfig{
 		NetworkMode:    "host",
 		ReadonlyRootfs: true,
 		CapDrop:        []string{"ALL"},
 		SecurityOpt:    []string{"no-new-privileges"},
-		Binds:          []string{r.spec.Credentials + ":" + ServiceAccountDir + ":ro"},
+		Binds:          binds,
 	}
 	created, err := r.docker.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: host, Name: r.spec.Name})
 	if err != nil {

@@ -29,6 +29,9 @@ type Options struct {
 	// Bounds are the run's timeouts: GatewayStart bounds the wait for the listening line and for
 	// /readyz, Interval paces the readiness polls.
 	Bounds poll.Bounds
+	// Client asks /readyz: one that trusts the CA of the gateway's serving certificate when it
+	// serves HTTPS. Nil is http.DefaultClient (plain HTTP, or a certificate the system trusts).
+	Client *http.Client
 }
 
 // Runner is how a gateway runs: a host process (Start) or a container (support/gatewayctr).
@@ -51,6 +54,7 @@ type Runner interface {
 type Process struct {
 	r       Runner
 	bounds  poll.Bounds
+	client  *http.Client
 	url     string
 	done    chan struct{}
 	waitErr error
@@ -92,21 +96,25 @@ func Start(ctx context.Context, o Options) (*Process, error) {
 	cmd := exec.Command(o.Binary, args...)
 	cmd.Env = os.Environ()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	return StartWith(ctx, &execRunner{cmd: cmd}, o.Bounds)
+	return StartWith(ctx, &execRunner{cmd: cmd}, o.Bounds, o.Client)
 }
 
 // StartWith runs the gateway with r (which must make it listen on a free loopback port, or the
 // one a restart keeps), reads its address from its "listening" log line, and waits until
-// /readyz answers 200. On failure the gateway is killed and the error carries its log's tail.
-func StartWith(ctx context.Context, r Runner, bounds poll.Bounds) (*Process, error) {
+// /readyz answers 200, asked with client (nil: http.DefaultClient). On failure the gateway is
+// killed and the error carries its log's tail.
+func StartWith(ctx context.Context, r Runner, bounds poll.Bounds, client *http.Client) (*Process, error) {
 	if bounds.GatewayStart <= 0 {
 		bounds = poll.Defaults()
+	}
+	if client == nil {
+		client = http.DefaultClient
 	}
 	stderr, err := r.Run(ctx)
 	if err != nil {
 		return nil, err
 	}
-	p := &Process{r: r, bounds: bounds, done: make(chan struct{})}
+	p := &Process{r: r, bounds: bounds, client: client, done: make(chan struct{})}
 	addr := make(chan string, 1)
 	logDone := make(chan struct{})
 	go func() { p.readLog(stderr, addr); close(logDone) }()
@@ -170,7 +178,7 @@ func listeningURL(line string) (string, bool) {
 	return rec.Scheme + "://" + rec.Addr, true
 }
 
-// URL is the gateway's base URL, e.g. http://127.0.0.1:41234.
+// URL is the gateway's base URL, e.g. https://127.0.0.1:41234.
 func (p *Process) URL() string { return p.url }
 
 // Pid is the host's pid of the gateway, for reports.
@@ -213,7 +221,7 @@ func (p *Process) WaitReady(ctx context.Context, timeout time.Duration, want int
 			return false, "", fmt.Errorf("the gateway exited (%v)", p.waitErr)
 		default:
 		}
-		code, err := Probe(ctx, p.url, "/readyz")
+		code, err := Probe(ctx, p.client, p.url, "/readyz")
 		if err != nil {
 			return false, err.Error(), nil
 		}
@@ -225,14 +233,18 @@ func (p *Process) WaitReady(ctx context.Context, timeout time.Duration, want int
 	return nil
 }
 
-// Probe GETs a gateway endpoint such as /readyz and returns the status code; the body is
-// discarded. Steps and the harness use it for every health check.
-func Probe(ctx context.Context, baseURL, path string) (int, error) {
+// Probe GETs a gateway endpoint such as /readyz with client (nil: http.DefaultClient) and returns
+// the status code; the body is discarded. The harness uses it for every readiness check; the
+// client must trust the CA of the gateway's serving certificate.
+func Probe(ctx context.Context, client *http.Client, baseURL, path string) (int, error) {
+	if client == nil {
+		client = http.DefaultClient
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+path, nil)
 	if err != nil {
 		return 0, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return 0, err
 	}

@@ -69,7 +69,7 @@ func TestStartWaitsForTheListeningLineAndReadyz(t *testing.T) {
 	if !strings.HasPrefix(p.URL(), "http://127.0.0.1:") || strings.HasSuffix(p.URL(), ":1") {
 		t.Errorf("URL = %q: the first listening line's address", p.URL())
 	}
-	if code, err := Probe(context.Background(), p.URL(), "/readyz"); err != nil || code != http.StatusOK {
+	if code, err := Probe(context.Background(), nil, p.URL(), "/readyz"); err != nil || code != http.StatusOK {
 		t.Errorf("Probe = %d, %v", code, err)
 	}
 	if err := p.Stop(5 * time.Second); err != nil {
@@ -194,9 +194,22 @@ func TestProbe(t *testing.T) {
 		{"::bad", "/readyz", 0, true},
 	}
 	for _, tc := range tests {
-		code, err := Probe(context.Background(), tc.base, tc.path)
+		code, err := Probe(context.Background(), nil, tc.base, tc.path)
 		if code != tc.want || (err != nil) != tc.wantErr {
 			t.Errorf("Probe(%q, %q) = %d, %v; want %d, error %t", tc.base, tc.path, code, err, tc.want, tc.wantErr)
 		}
+	}
+}
+
+// Probe asks an HTTPS gateway with the client it is given: the one that trusts the gateway's CA
+// gets the answer, the default client fails the handshake.
+func TestProbeUsesTheGivenClient(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+	if code, err := Probe(context.Background(), srv.Client(), srv.URL, "/readyz"); err != nil || code != http.StatusOK {
+		t.Errorf("Probe with a client that trusts the certificate = %d, %v; want 200", code, err)
+	}
+	if _, err := Probe(context.Background(), nil, srv.URL, "/readyz"); err == nil {
+		t.Error("Probe with the default client trusted a certificate it has no CA for")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/moby/moby/client"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -21,6 +23,7 @@ import (
 	"github.com/kubernaut/gateway-contract/support/deploy"
 	"github.com/kubernaut/gateway-contract/support/gatewayproc"
 	"github.com/kubernaut/gateway-contract/support/lifecycle"
+	"github.com/kubernaut/gateway-contract/support/pki"
 	"github.com/kubernaut/gateway-contract/support/poll"
 	"github.com/kubernaut/gateway-contract/support/repo"
 	"github.com/kubernaut/gateway-contract/support/settings"
@@ -42,6 +45,10 @@ type deployment struct {
 	user      string
 	grace     time.Duration
 	pod       metav1.Object
+	// tlsSecret is the Secret the template's serving certificate comes from, and tlsMount where
+	// the container mounts it: the suite mounts a gateway's certificate directory there.
+	tlsSecret, tlsMount string
+	secretPair          pki.Pair // the certificate in that Secret
 }
 
 // deployGateway renders gateway/config/default with the run's image, applies it with server-side
@@ -79,6 +86,9 @@ func (h *Harness) deployGateway(ctx context.Context, admin *rest.Config, kube ku
 	if err := d.readTemplate(&dep.Spec.Template); err != nil {
 		return nil, err
 	}
+	if err := h.applyTLSSecret(ctx, kube, d, serviceHosts(objs), undo); err != nil {
+		return nil, err
+	}
 	selector := metav1.FormatLabelSelector(dep.Spec.Selector)
 	what := fmt.Sprintf("the API server to admit a Pod of the Deployment %s/%s (selector %s)", dep.Namespace, dep.Name, selector)
 	err = h.Settings.Timeouts.Until(ctx, h.Settings.Timeouts.Eventually, what, func(ctx context.Context) (bool, string, error) {
@@ -113,6 +123,9 @@ func (d *deployment) readTemplate(t *corev1.PodTemplateSpec) error {
 			return fmt.Errorf("the gateway container's env %s comes from %v; the suite runs only literal values", e.Name, e.ValueFrom)
 		}
 	}
+	if err := d.readVolumes(t); err != nil {
+		return err
+	}
 	uid, gid := int64(-1), int64(-1)
 	if psc := t.Spec.SecurityContext; psc != nil {
 		uid, gid = deref(psc.RunAsUser, uid), deref(psc.RunAsGroup, gid)
@@ -132,6 +145,78 @@ func (d *deployment) readTemplate(t *corev1.PodTemplateSpec) error {
 		d.grace = time.Duration(*g) * time.Second
 	}
 	return nil
+}
+
+// readVolumes finds the one volume the suite projects, the serving certificate's Secret, and
+// where the container mounts it; any other volume the suite could not give the container as a
+// kubelet would, so it is refused.
+func (d *deployment) readVolumes(t *corev1.PodTemplateSpec) error {
+	volumes := map[string]corev1.Volume{}
+	for _, v := range t.Spec.Volumes {
+		volumes[v.Name] = v
+	}
+	for _, m := range d.container.VolumeMounts {
+		v, ok := volumes[m.Name]
+		switch {
+		case !ok:
+			return fmt.Errorf("the gateway container mounts %s, which the Pod template does not declare", m.Name)
+		case v.Secret == nil:
+			return fmt.Errorf("the gateway container mounts volume %s, which is not a Secret; the suite projects only the serving certificate's Secret", m.Name)
+		case d.tlsSecret != "":
+			return fmt.Errorf("the gateway container mounts two Secrets (%s, %s); the suite projects only the serving certificate's", d.tlsSecret, v.Secret.SecretName)
+		}
+		d.tlsSecret, d.tlsMount = v.Secret.SecretName, m.MountPath
+	}
+	if d.tlsSecret == "" {
+		return fmt.Errorf("the gateway's Pod template mounts no Secret with its serving certificate (tls.crt, tls.key); the gateway would serve plain HTTP")
+	}
+	return nil
+}
+
+// applyTLSSecret creates (or replaces) the template's certificate Secret, a kubernetes.io/tls
+// Secret of a certificate from the run's CA, so that the applied Deployment is complete as a
+// cluster would run it. The containers the suite runs get their own certificate, mounted where
+// this one would be.
+func (h *Harness) applyTLSSecret(ctx context.Context, kube kubernetes.Interface, d *deployment, hosts []string, undo *lifecycle.Stack) error {
+	pair, err := h.IssueGatewayCertificate("kubernaut-gateway", hosts...)
+	if err != nil {
+		return err
+	}
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: d.tlsSecret, Namespace: d.namespace},
+		Type:       corev1.SecretTypeTLS,
+		Data:       map[string][]byte{corev1.TLSCertKey: pair.CertPEM, corev1.TLSPrivateKeyKey: pair.KeyPEM},
+	}
+	secrets := kube.CoreV1().Secrets(d.namespace)
+	_, err = secrets.Create(ctx, secret, metav1.CreateOptions{FieldManager: FieldManager})
+	if apierrors.IsAlreadyExists(err) {
+		_, err = secrets.Update(ctx, secret, metav1.UpdateOptions{FieldManager: FieldManager})
+	}
+	if err != nil {
+		return fmt.Errorf("the Secret %s/%s of the gateway's serving certificate: %w", d.namespace, d.tlsSecret, err)
+	}
+	d.secretPair = pair
+	undo.Push("the Secret "+d.namespace+"/"+d.tlsSecret, func(ctx context.Context) error {
+		err := secrets.Delete(ctx, d.tlsSecret, metav1.DeleteOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return err
+	})
+	return nil
+}
+
+// serviceHosts are the DNS names of the rendered Services, as a certificate for the gateway
+// behind them names them: <name>.<namespace>.svc and its cluster.local form.
+func serviceHosts(objs []*unstructured.Unstructured) []string {
+	var hosts []string
+	for _, o := range objs {
+		if o.GetKind() == "Service" {
+			svc := o.GetName() + "." + o.GetNamespace() + ".svc"
+			hosts = append(hosts, svc, svc+".cluster.local")
+		}
+	}
+	return hosts
 }
 
 // env is the template's environment as KEY=VALUE.
@@ -193,7 +278,10 @@ func deref(p *int64, def int64) int64 {
 type Deployed struct {
 	// Process is the running container of the Deployment's Pod template.
 	Process *gatewayproc.Process
-	undo    lifecycle.Stack
+	// CA is the PEM certificate of the CA Deploy made, which issued the certificate in the
+	// template's Secret that the gateway serves: what its clients must trust (E2E_GATEWAY_CA).
+	CA   []byte
+	undo lifecycle.Stack
 }
 
 // Deploy is the deployed form without a suite around it (`make e2e-contract`): it builds and
@@ -224,13 +312,19 @@ func Deploy(ctx context.Context, admin *rest.Config, log io.Writer, args ...stri
 			undo.Push("the work directory "+dir, func(context.Context) error { return os.RemoveAll(dir) })
 			return nil
 		}},
+		{Name: "gateway CA", Run: h.setupGatewayCA},
 		{Name: "gateway image", Run: h.buildImage},
 		{Name: "gateway deployment", Run: func(ctx context.Context, undo *lifecycle.Stack) error {
 			d, err := h.deployGateway(ctx, admin, kube, undo)
 			if err != nil {
 				return err
 			}
-			launch, err := h.podLauncher("deployed", d, admin.Host, ca, func() []string { return args }, func(string) {}, undo)
+			// The container serves the Secret's certificate, projected as a kubelet would.
+			certDir := filepath.Join(h.workDir, "tls-deployed")
+			if err := d.secretPair.WriteProjected(certDir); err != nil {
+				return fmt.Errorf("the deployed gateway's serving certificate: %w", err)
+			}
+			launch, err := h.podLauncher("deployed", d, admin.Host, ca, certDir, func() []string { return args }, func(string) {}, undo)
 			if err != nil {
 				return err
 			}
@@ -244,6 +338,7 @@ func Deploy(ctx context.Context, admin *rest.Config, log io.Writer, args ...stri
 	if err != nil {
 		return nil, fmt.Errorf("deploying the gateway: %w", err)
 	}
+	out.CA = h.GatewayCA()
 	return out, nil
 }
 

@@ -35,6 +35,7 @@ type Gateway struct {
 	// terminationGracePeriodSeconds for a container, the suite's bound for a process.
 	stopGrace time.Duration
 	tokens    []string               // the API tokens its processes were given
+	certDir   string                 // its serving certificate, tls.crt and tls.key
 	launch    launcher               // how it is run, for Restart
 	replaced  []*gatewayproc.Process // the processes Restart replaced, oldest first, for their logs
 	undo      lifecycle.Stack
@@ -90,6 +91,11 @@ func (h *Harness) startGatewayOn(ctx context.Context, name string, target *gatew
 			undo.Push("the fault proxy", func(context.Context) error { return g.Proxy.Close() })
 			return nil
 		}},
+		{Name: "serving certificate", Run: func(_ context.Context, undo *lifecycle.Stack) error {
+			var err error
+			g.certDir, err = h.writeGatewayCertificate(name, undo)
+			return err
+		}},
 		{Name: h.Settings.GatewayRuntime, Run: func(ctx context.Context, undo *lifecycle.Stack) error {
 			var err error
 			if g.launch, err = h.newLauncher(ctx, name, target, g, undo); err != nil {
@@ -144,6 +150,10 @@ func (g *Gateway) Restart(ctx context.Context, kill bool) error {
 	g.Process = p
 	return nil
 }
+
+// CertDir is the directory of the gateway's serving certificate, tls.crt and tls.key, which it
+// reloads when they change: a scenario that rotates the certificate replaces them there.
+func (g *Gateway) CertDir() string { return g.certDir }
 
 // Credentials are the bearer tokens the gateway's processes were given for the API server.
 func (g *Gateway) Credentials() []string { return append([]string(nil), g.tokens...) }

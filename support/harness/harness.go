@@ -37,6 +37,7 @@ import (
 	"github.com/kubernaut/gateway-contract/support/gatewayproc"
 	"github.com/kubernaut/gateway-contract/support/lifecycle"
 	"github.com/kubernaut/gateway-contract/support/namespace"
+	"github.com/kubernaut/gateway-contract/support/pki"
 	"github.com/kubernaut/gateway-contract/support/repo"
 	"github.com/kubernaut/gateway-contract/support/runid"
 	"github.com/kubernaut/gateway-contract/support/settings"
@@ -86,8 +87,13 @@ type Harness struct {
 	docker  *client.Client
 	target  *gatewayTarget // the run's cluster, as the shared gateway's target
 	workDir string
-	log     io.Writer
-	undo    lifecycle.Stack
+	// ca issues the serving certificates of the gateways the suite launches; caPEM is its
+	// certificate (or E2E_GATEWAY_CA's in contract mode), which httpClient trusts.
+	ca         *pki.CA
+	caPEM      []byte
+	httpClient *http.Client
+	log        io.Writer
+	undo       lifecycle.Stack
 }
 
 // Timings are printed at the end of the run.
@@ -125,6 +131,7 @@ func (h *Harness) stages() []lifecycle.Stage {
 			h.AlertmanagerBinary, err = alertmanager.EnsureBinary(ctx, h.log)
 			return err
 		}},
+		{Name: "gateway CA", Run: h.setupGatewayCA},
 	}
 	if h.Settings.ContractMode() {
 		return append(st, lifecycle.Stage{Name: "deployed gateway", Run: h.checkDeployedGateway})
@@ -299,7 +306,7 @@ func (h *Harness) checkDeployedGateway(ctx context.Context, _ *lifecycle.Stack) 
 	ns, name, _ := strings.Cut(h.Settings.GatewayServiceAccount, "/")
 	h.Identity = &gatewayproc.Identity{Namespace: ns, ServiceAccount: name} // no token: not ours to hold
 	return h.Settings.Timeouts.Until(ctx, h.Settings.Timeouts.Readiness, "the deployed gateway at "+h.GatewayURL+" to answer /readyz 200", func(ctx context.Context) (bool, string, error) {
-		code, err := gatewayproc.Probe(ctx, h.GatewayURL, "/readyz")
+		code, err := gatewayproc.Probe(ctx, h.HTTPClient(), h.GatewayURL, "/readyz")
 		if err != nil {
 			return false, err.Error(), nil
 		}

@@ -47,8 +47,9 @@ func (h *Harness) processLauncher(name string, target *gatewayTarget, g *Gateway
 		return gatewayproc.Start(ctx, gatewayproc.Options{
 			Binary:     h.binary,
 			Kubeconfig: kubeconfig,
-			Args:       withListen(g.Config.Args(), listen),
+			Args:       withListen(append(g.Config.Args(), tlsArgs(g.certDir)...), listen),
 			Bounds:     h.Settings.Timeouts,
+			Client:     h.HTTPClient(),
 		})
 	}, nil
 }
@@ -65,13 +66,14 @@ func (h *Harness) containerLauncher(ctx context.Context, name string, target *ga
 		return nil, fmt.Errorf("no gateway Deployment was applied to this cluster")
 	}
 	g.stopGrace = d.grace
-	return h.podLauncher(name, d, g.Proxy.URL(), g.Proxy.CAData(), func() []string { return g.Config.Args() },
+	return h.podLauncher(name, d, g.Proxy.URL(), g.Proxy.CAData(), g.certDir, func() []string { return g.Config.Args() },
 		func(token string) { g.tokens = append(g.tokens, token) }, undo)
 }
 
 // podLauncher runs containers of d's Pod template that reach the API server at apiURL, whose
-// certificate ca verifies, with args() after the template's; issued is told each token.
-func (h *Harness) podLauncher(name string, d *deployment, apiURL string, ca []byte, args func() []string, issued func(string), undo *lifecycle.Stack) (launcher, error) {
+// certificate ca verifies, with args() after the template's; issued is told each token. certDir
+// (tls.crt, tls.key) is mounted read-only where the template mounts its certificate's Secret.
+func (h *Harness) podLauncher(name string, d *deployment, apiURL string, ca []byte, certDir string, args func() []string, issued func(string), undo *lifecycle.Stack) (launcher, error) {
 	api, err := url.Parse(apiURL)
 	if err != nil || api.Hostname() == "" {
 		return nil, fmt.Errorf("the API server's address %q: %v", apiURL, err)
@@ -103,6 +105,7 @@ func (h *Harness) podLauncher(name string, d *deployment, apiURL string, ca []by
 			Env:         append(d.env(), "KUBERNETES_SERVICE_HOST="+api.Hostname(), "KUBERNETES_SERVICE_PORT="+port),
 			User:        d.user,
 			Credentials: dir,
+			Mounts:      []gatewayctr.Mount{{Source: certDir, Target: d.tlsMount}},
 			Labels: map[string]string{
 				cluster.LabelE2E:          "true",
 				cluster.LabelE2ERun:       h.runID(),
@@ -110,7 +113,7 @@ func (h *Harness) podLauncher(name string, d *deployment, apiURL string, ca []by
 				cluster.LabelE2EComponent: "gateway",
 			},
 		}
-		return gatewayproc.StartWith(ctx, gatewayctr.New(d.docker, spec), h.Settings.Timeouts)
+		return gatewayproc.StartWith(ctx, gatewayctr.New(d.docker, spec), h.Settings.Timeouts, h.HTTPClient())
 	}, nil
 }
 

@@ -183,6 +183,24 @@ func WriteServing(dir string, ca *CA, commonName string, hosts []string, validFo
 	return pair.Write(filepath.Join(dir, ServingCertFile), filepath.Join(dir, ServingKeyFile))
 }
 
+// WriteProjected writes the pair into dir as tls.crt and tls.key the way a kubelet projects a TLS
+// Secret into a volume: readable by any user (mode 0644), so that a container's non-root user
+// reads them. Each file is replaced atomically, the key first, so that a server that reloads on
+// change never reads a certificate with the old key for long; dir must be the suite's own.
+func (p Pair) WriteProjected(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("pki: %w", err)
+	}
+	// MkdirAll keeps an existing directory's mode, and the umask trims a new one's.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return fmt.Errorf("pki: %w", err)
+	}
+	if err := writeFileMode(filepath.Join(dir, ServingKeyFile), p.KeyPEM, 0o644); err != nil {
+		return err
+	}
+	return writeFileMode(filepath.Join(dir, ServingCertFile), p.CertPEM, 0o644)
+}
+
 // SplitHosts sorts hosts into IP addresses and DNS names, as a certificate lists them.
 func SplitHosts(hosts []string) ([]net.IP, []string) {
 	var ips []net.IP
@@ -244,8 +262,16 @@ func ParseCertPEM(data []byte) (*x509.Certificate, error) {
 
 // WriteFile writes data readable by its owner only, atomically: a reader never sees half a key.
 func WriteFile(path string, data []byte) error {
+	return writeFileMode(path, data, 0o600)
+}
+
+// writeFileMode writes data with mode (whatever the umask), atomically by a rename.
+func writeFileMode(path string, data []byte, mode os.FileMode) error {
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+	if err := os.WriteFile(tmp, data, mode); err != nil {
+		return fmt.Errorf("pki: %w", err)
+	}
+	if err := os.Chmod(tmp, mode); err != nil {
 		return fmt.Errorf("pki: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {

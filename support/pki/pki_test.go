@@ -123,3 +123,41 @@ func TestSplitHosts(t *testing.T) {
 		}
 	}
 }
+
+// WriteProjected replaces a pair as a kubelet projects a TLS Secret: readable by any user, in a
+// directory any user may enter, and a second write replaces the first.
+func TestWriteProjectedReplaces(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "tls")
+	ca, err := NewCA("test CA", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last Pair
+	for range 2 {
+		if last, err = ca.IssueServing("gateway", []string{"127.0.0.1"}, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if err := last.WriteProjected(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, want := range map[string][]byte{ServingCertFile: last.CertPEM, ServingKeyFile: last.KeyPEM} {
+		p := filepath.Join(dir, name)
+		info, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Mode().Perm() != 0o644 {
+			t.Errorf("%s has mode %v, want 0644", name, info.Mode().Perm())
+		}
+		if got, _ := os.ReadFile(p); string(got) != string(want) {
+			t.Errorf("%s does not hold the last pair written", name)
+		}
+	}
+	if info, err := os.Stat(dir); err != nil || info.Mode().Perm() != 0o755 {
+		t.Errorf("the directory: %v, %v; want mode 0755", info, err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*.tmp")); len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}

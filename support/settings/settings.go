@@ -44,6 +44,9 @@ type Settings struct {
 	// GatewayURL (E2E_GATEWAY_URL) points the suite at a deployed gateway instead of launching one:
 	// contract mode.
 	GatewayURL string
+	// GatewayCA (E2E_GATEWAY_CA) is a PEM file of the CA that issued the deployed gateway's serving
+	// certificate, in contract mode; empty: the system's roots verify it.
+	GatewayCA string
 	// FallbackNamespace (E2E_FALLBACK_NAMESPACE) must match the gateway's --fallback-namespace.
 	FallbackNamespace string
 	// GatewayServiceAccount (E2E_GATEWAY_SERVICE_ACCOUNT, namespace/name) is the deployed gateway's
@@ -158,6 +161,7 @@ func Bind(fs *flag.FlagSet) *Loader {
 	fs.IntVar(&s.ClientBurst, "e2e.client-burst", 2000, "the suite's client-go burst on every provider")
 	l.add("E2E_CLIENT_BURST", "e2e.client-burst", false)
 	l.str(&s.GatewayURL, "E2E_GATEWAY_URL", "gateway-url", "", "contract mode: the URL of a deployed gateway the suite did not launch")
+	l.str(&s.GatewayCA, "E2E_GATEWAY_CA", "gateway-ca", "", "contract mode: a PEM file of the CA of the deployed gateway's serving certificate (default: the system's roots)")
 	l.str(&s.FallbackNamespace, "E2E_FALLBACK_NAMESPACE", "fallback-namespace", "kubernaut-system", "the gateway's --fallback-namespace")
 	l.str(&s.GatewayServiceAccount, "E2E_GATEWAY_SERVICE_ACCOUNT", "gateway-service-account", "kubernaut-system/kubernaut-gateway", "contract mode: the deployed gateway's ServiceAccount, namespace/name")
 	fs.Var(fieldsValue{&s.GatewayArgs}, "e2e.gateway-args", "extra flags for launched gateways, space separated, after the suite's own")

@@ -175,7 +175,7 @@ func (s *stillness) observe(c Counters, now time.Time) (bool, string) {
 func (r *run) scrape(ctx context.Context) (Counters, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.bounds.Request)
 	defer cancel()
-	return scrape(ctx, r.gw.Process.URL(), r.h.Scraper.Token)
+	return scrape(ctx, r.h.HTTPClient(), r.gw.Process.URL(), r.h.Scraper.Token)
 }
 
 // exitOf says how a killed process ended, and whether it was by SIGKILL: the evidence of the

@@ -63,14 +63,14 @@ func (c Counters) Plus(o Counters) Counters {
 }
 
 // scrape reads the gateway's /metrics as the scraper identity (a real ServiceAccount token
-// allowed to get /metrics).
-func scrape(ctx context.Context, baseURL, token string) (Counters, error) {
+// allowed to get /metrics), with client, which trusts the gateway's CA.
+func scrape(ctx context.Context, client *http.Client, baseURL, token string) (Counters, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/metrics", nil)
 	if err != nil {
 		return Counters{}, err
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return Counters{}, fmt.Errorf("scraping the gateway's /metrics: %w", err)
 	}

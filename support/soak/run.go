@@ -163,6 +163,11 @@ func (r *run) startAlertmanagers(ctx context.Context, dir string, undo *lifecycl
 	if err := os.WriteFile(tokenFile, []byte(r.h.Sender.Token), 0o600); err != nil {
 		return fmt.Errorf("writing the sender's token for Alertmanager: %w", err)
 	}
+	// The gateway serves HTTPS: Alertmanager verifies its certificate with the run's CA.
+	caFile := filepath.Join(dir, "gateway-ca.crt")
+	if err := os.WriteFile(caFile, r.h.GatewayCA(), 0o644); err != nil {
+		return fmt.Errorf("writing the gateway's CA for Alertmanager: %w", err)
+	}
 	log := &lockedWriter{w: r.cfg.Log}
 	binary, err := alertmanager.EnsureBinary(ctx, log)
 	if err != nil {
@@ -177,6 +182,7 @@ func (r *run) startAlertmanagers(ctx context.Context, dir string, undo *lifecycl
 			Binary:          binary,
 			ReceiverURL:     r.gw.Process.URL() + "/api/v1/signals/prometheus",
 			BearerTokenFile: tokenFile,
+			CAFile:          caFile,
 			GroupBy:         []string{labelBatch},
 			WorkDir:         work,
 			Log:             log,

@@ -3,7 +3,8 @@
 // (for the suite as E2E_CLUSTER=existing, or kubectl) and gateway.kubeconfig (the gateway's own
 // ServiceAccount token). With --deploy it deploys the gateway as shipped instead: the image from
 // this checkout, gateway/config/default applied, and the Pod template's container run on its
-// in-cluster identity (no kubeconfig); its URL goes to gateway.url. `make e2e-contract` uses that
+// in-cluster identity (no kubeconfig); its URL (https) goes to gateway.url and the CA of its serving
+// certificate to gateway-ca.crt. `make e2e-contract` uses that
 // to run the suite against a gateway that the suite did not launch; it is also handy for poking
 // at the gateway by hand.
 package main
@@ -29,7 +30,7 @@ import (
 
 func main() {
 	dir := flag.String("dir", "", "directory for admin.kubeconfig and gateway.kubeconfig (required)")
-	deployIt := flag.Bool("deploy", false, "deploy the gateway as shipped (image, manifests, in-cluster identity) and write its URL to gateway.url")
+	deployIt := flag.Bool("deploy", false, "deploy the gateway as shipped (image, manifests, in-cluster identity) and write its URL to gateway.url, its CA to gateway-ca.crt")
 	var args gatewayArgs
 	flag.Var(&args, "gateway-arg", "a flag for the deployed gateway, after the manifest's args (repeatable)")
 	flag.Parse()
@@ -78,6 +79,10 @@ func run(ctx context.Context, dir string, deployIt bool, args []string) error {
 			return err
 		}
 		defer d.Stop(context.WithoutCancel(ctx))
+		// The CA first: gateway.url's appearance says the deployed gateway can be used.
+		if err := os.WriteFile(filepath.Join(dir, "gateway-ca.crt"), d.CA, 0o644); err != nil {
+			return err
+		}
 		if err := os.WriteFile(filepath.Join(dir, "gateway.url"), []byte(d.Process.URL()+"\n"), 0o644); err != nil {
 			return err
 		}

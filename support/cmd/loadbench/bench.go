@@ -69,7 +69,14 @@ func newBench(ctx context.Context, h *harness.Harness, cfg config) (*bench, erro
 	if b.raw, err = ctrlclient.New(rawCfg, ctrlclient.Options{Scheme: scheme()}); err != nil {
 		return nil, fmt.Errorf("raw client: %w", err)
 	}
-	b.http = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxIdleConns: 256, IdleConnTimeout: time.Minute}}
+	// The run's client (it trusts the gateways' CA), with enough idle connections for the levels.
+	t, ok := h.HTTPClient().Transport.(*http.Transport)
+	if !ok {
+		return nil, fmt.Errorf("the harness's gateway client has a %T, not an *http.Transport", h.HTTPClient().Transport)
+	}
+	t = t.Clone()
+	t.MaxIdleConnsPerHost, t.MaxIdleConns, t.IdleConnTimeout = 256, 256, time.Minute
+	b.http = &http.Client{Transport: t}
 	if b.workDir, err = os.MkdirTemp("", "loadbench-"); err != nil {
 		return nil, err
 	}
@@ -199,8 +206,13 @@ func (b *bench) startDirect(ctx context.Context) (*gatewayproc.Process, error) {
 	if err != nil {
 		return nil, err
 	}
+	tls, err := b.h.WriteGatewayCertificate(filepath.Join(b.workDir, "tls-direct"))
+	if err != nil {
+		return nil, err
+	}
 	return gatewayproc.Start(ctx, gatewayproc.Options{
-		Binary: b.binary, Kubeconfig: kubeconfig, Bounds: b.h.Settings.Timeouts, Args: cfg.Args(),
+		Binary: b.binary, Kubeconfig: kubeconfig, Bounds: b.h.Settings.Timeouts, Args: append(cfg.Args(), tls...),
+		Client: b.h.HTTPClient(),
 	})
 }
 
