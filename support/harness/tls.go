@@ -13,6 +13,7 @@ import (
 
 	"github.com/kubernaut/gateway-contract/support/lifecycle"
 	"github.com/kubernaut/gateway-contract/support/pki"
+	"github.com/kubernaut/gateway-contract/support/repo"
 )
 
 // Bearer tokens never cross the network in clear, in the suite either: every gateway the suite
@@ -35,8 +36,15 @@ var servingHosts = []string{"127.0.0.1", "localhost"}
 // system's roots when it is empty.
 func (h *Harness) setupGatewayCA(context.Context, *lifecycle.Stack) error {
 	if h.Settings.ContractMode() {
-		if h.Settings.GatewayCA != "" {
-			data, err := os.ReadFile(h.Settings.GatewayCA)
+		if path := h.Settings.GatewayCA; path != "" {
+			if !filepath.IsAbs(path) { // from the project root, as E2E_REPORT_DIR: go test runs in e2e/
+				root, err := repo.Root()
+				if err != nil {
+					return err
+				}
+				path = filepath.Join(root, path)
+			}
+			data, err := os.ReadFile(path)
 			if err != nil {
 				return fmt.Errorf("E2E_GATEWAY_CA: %w", err)
 			}
