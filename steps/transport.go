@@ -175,8 +175,9 @@ const streamPace = 100 * time.Millisecond
 // stream is a sender that sends one new alert after another, each on a new connection (no
 // keep-alive), so that each one's handshake shows the certificate the gateway serves then.
 type stream struct {
-	cancel context.CancelFunc
-	done   chan struct{}
+	quit     chan struct{} // closed by stop: no new alert after the one in flight
+	stopOnce sync.Once
+	done     chan struct{}
 
 	mu   sync.Mutex
 	sent []streamed
@@ -203,8 +204,10 @@ func startStream(ctx context.Context) error {
 	t := base.Clone()
 	t.DisableKeepAlives = true
 	client := &http.Client{Transport: t}
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s := &stream{cancel: cancel, done: make(chan struct{})}
+	// Each alert is bounded by the suite's request bound; stop ends the stream between alerts,
+	// never in the middle of one, whose answer the scenario counts.
+	runCtx := context.WithoutCancel(ctx)
+	s := &stream{quit: make(chan struct{}), done: make(chan struct{})}
 	tr.stream = s
 	st.undo.Push("the sender that keeps sending", func(context.Context) error { s.stop(); return nil })
 	go func() {
@@ -214,7 +217,7 @@ func startStream(ctx context.Context) error {
 		for i := 1; ; i++ {
 			s.record(st.streamOne(runCtx, client, fmt.Sprintf("rotation-%d", i)))
 			select {
-			case <-runCtx.Done():
+			case <-s.quit:
 				return
 			case <-tick.C:
 			}
@@ -271,7 +274,7 @@ func (s *stream) snapshot() []streamed {
 
 // stop ends the stream after the alert in flight, if any, has its answer; safe twice.
 func (s *stream) stop() {
-	s.cancel()
+	s.stopOnce.Do(func() { close(s.quit) })
 	<-s.done
 }
 
