@@ -16,7 +16,7 @@ import (
 type allowIn []string
 
 func (allowIn) Authenticate(context.Context, *http.Request) (user.Info, error) { return nil, nil }
-func (allowIn) AuthorizeMetrics(context.Context, user.Info) error               { return nil }
+func (allowIn) AuthorizeMetrics(context.Context, user.Info) error              { return nil }
 func (a allowIn) AuthorizeSignals(_ context.Context, u user.Info, namespaces []string) error {
 	var refused []string
 	for _, ns := range namespaces {
