@@ -163,7 +163,7 @@ func (h *Harness) startCluster(ctx context.Context, undo *lifecycle.Stack) error
 	h.Cluster = c
 	undo.Push("the "+c.Name()+" cluster", c.Stop)
 	h.Timings.ClusterStart = time.Since(begin)
-	if sd, ok := h.Cluster.(interface{ StartupDuration() time.Duration }); ok {
+	if sd, ok := h.Cluster.(cluster.StartupReporter); ok {
 		h.Timings.ControlPlaneStart = sd.StartupDuration()
 	}
 	// One place sets the suite's client rate limits, for every provider: high enough that the
@@ -404,7 +404,7 @@ func (h *Harness) AsToken(token string) *rest.Config {
 // (kube-controller-manager runs in the local one too), except the local one given envtest
 // binaries without kube-controller-manager through KUBEBUILDER_ASSETS.
 func (h *Harness) controllers() bool {
-	if c, ok := h.Cluster.(interface{ Controllers() bool }); ok {
+	if c, ok := h.Cluster.(cluster.ControllerReporter); ok {
 		return c.Controllers()
 	}
 	return true
