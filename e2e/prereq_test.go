@@ -40,6 +40,9 @@ func TestPrerequisiteErrorsEndToEnd(t *testing.T) {
 		{"kind without kind", []string{"E2E_CLUSTER=kind", "PATH=" + empty + ":" + filepath.Dir(goBinary(t))}, "kind cluster: "},
 		{"k3s without Docker", []string{"E2E_CLUSTER=k3s", "DOCKER_HOST=unix://" + filepath.Join(empty, "no.sock")}, "k3s cluster: no Docker engine at"},
 		{"container without Docker", []string{"E2E_CLUSTER=container", "DOCKER_HOST=unix://" + filepath.Join(empty, "no.sock")}, "container cluster: no Docker engine at"},
+		{"gateway container runtime without Docker", []string{"E2E_GATEWAY_RUNTIME=container", "DOCKER_HOST=unix://" + filepath.Join(empty, "no.sock")},
+			"E2E_GATEWAY_RUNTIME=container runs the gateway's image in a local Docker engine: "},
+		{"bad gateway runtime", []string{"E2E_GATEWAY_RUNTIME=pod"}, `E2E_GATEWAY_RUNTIME="pod": choose process or container`},
 		{"bad setting", []string{"E2E_CONCURRENCY=eight"}, `E2E_CONCURRENCY="eight"`},
 		{"bad shard", []string{"E2E_SHARD=5/4"}, `E2E_SHARD="5/4": not a valid value for -e2e.shard: "5/4" is not a shard: write I/N with 1 <= I <= N`},
 	}
