@@ -21,3 +21,9 @@ Feature: Overload is shed at once, and nothing accepted is lost
     And the Kubernetes API answers this namespace's requests after a delay of 1 second
     Then while the gateway sheds a burst of 4 alerts, its health probes and metrics answer 200
     And the gateway accepts at most 1 of them and sheds the others at once with 503, asking them to come back after its retry interval
+
+  @BR-GATEWAY-041 @BR-GATEWAY-182 @launched-gateway
+  Scenario: A flood of requests with an unknown token costs the API one review, not one per request
+    Given a dedicated gateway with its own path to the Kubernetes API
+    When a sender presents the same unknown token 20 times
+    Then every one of those requests is answered 401, and the gateway asked the API to review that token once

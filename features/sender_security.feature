@@ -70,6 +70,16 @@ Feature: Only authenticated, authorized senders raise signals
     And the namespace holds no remediation requests
     And nothing of this scenario is in the fallback namespace
 
+  @BR-GATEWAY-183 @BR-GATEWAY-016 @controllers
+  Scenario: A sender allowed in a namespace that is being deleted cannot reach the fallback namespace
+    Given a sender allowed to raise signals only in this namespace
+    And the sender's binding in this namespace is held back by a finalizer
+    And the namespace is being deleted, held back by a finalizer
+    When Alertmanager sends a firing alert "HighMemoryUsage" with severity "critical" for pod "api-7f9c"
+    Then the gateway answers 403 with problem details
+    And the refusal names the fallback namespace and no other
+    And nothing of this scenario is in the fallback namespace
+
   @BR-GATEWAY-183 @BR-GATEWAY-016
   Scenario: A sender also allowed in the fallback namespace raises the signals that land there
     Given a sender allowed to raise signals only in this namespace

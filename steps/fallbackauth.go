@@ -3,10 +3,12 @@ package steps
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/cucumber/godog"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // Steps about authorization where the gateway writes: a signal that lands in the fallback
@@ -16,6 +18,7 @@ func registerFallbackAuthSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the sender is also allowed to raise signals in the fallback namespace$`, senderInFallback)
 	sc.Step(`^Alertmanager sends a firing alert "([^"]+)" with severity "([^"]*)" for node "([^"]+)" labelled with this namespace$`, sendNodeAlertLabelled)
 	sc.Step(`^nothing of this scenario is in the fallback namespace$`, nothingInFallback)
+	sc.Step(`^the sender's binding in this namespace is held back by a finalizer$`, holdBinding)
 }
 
 // senderInFallback binds the scenario's sender in the fallback namespace too; the binding is
@@ -73,5 +76,35 @@ func nothingInFallback(ctx context.Context) error {
 				items[i].Spec.SignalName, items[i].Spec.TargetResource.Kind, items[i].Spec.TargetResource.Name)
 		}
 	}
+	return nil
+}
+
+// holdBinding puts a finalizer on the sender's RoleBinding in the scenario's namespace, so that
+// when the namespace is deleted the binding outlives the namespace controller's cleanup and the
+// API server still grants the sender that namespace while it terminates: the one way a sender
+// allowed there reaches the fallback that only the API's answer (NamespaceTerminating) decides.
+// The finalizer is removed at the scenario's end.
+func holdBinding(ctx context.Context) error {
+	st := state(ctx)
+	s, err := st.currentSender()
+	if err != nil {
+		return err
+	}
+	ns, name, ok := strings.Cut(s.binding, "/")
+	if !ok || ns != st.ns {
+		return fmt.Errorf("the sender has no binding in this namespace to hold back (it has %q)", s.binding)
+	}
+	hold := []byte(`{"metadata":{"finalizers":["` + holdFinalizer + `"]}}`)
+	if _, err := st.kube().RbacV1().RoleBindings(ns).Patch(ctx, name, types.MergePatchType, hold, metav1.PatchOptions{}); err != nil {
+		return fmt.Errorf("holding back the binding %s: %w", s.binding, err)
+	}
+	st.undo.Push("the finalizer holding the binding "+s.binding, func(ctx context.Context) error {
+		release := []byte(`{"metadata":{"finalizers":null}}`)
+		_, err := st.kube().RbacV1().RoleBindings(ns).Patch(ctx, name, types.MergePatchType, release, metav1.PatchOptions{})
+		if isNotFound(err) {
+			return nil
+		}
+		return err
+	})
 	return nil
 }

@@ -24,6 +24,8 @@ func registerOverloadSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the gateway's metrics count every shed alert$`, shedCounted)
 	sc.Step(`^each sender redelivers its shed alert until it is accepted$`, redeliverShed)
 	sc.Step(`^every alert of the burst has exactly one remediation request$`, burstStoredOnce)
+	sc.Step(`^a sender presents the same unknown token (\d+) times$`, garbageTokenFlood)
+	sc.Step(`^every one of those requests is answered 401, and the gateway asked the API to review that token once$`, reviewedOnce)
 }
 
 // burstKey holds, in the context of the steps that follow, the alerts of a burst and their
@@ -324,4 +326,70 @@ func probesWhileShedding(ctx context.Context, n int) (context.Context, error) {
 			}
 		}
 	})
+}
+
+// floodKey holds, in the context of the steps that follow, when a garbage-token flood began and
+// its answers.
+type floodKey struct{}
+
+type flood struct {
+	began   time.Time
+	answers []*response
+}
+
+// garbageTokenFlood sends n alerts one after another, each with the same token that no
+// ServiceAccount has.
+func garbageTokenFlood(ctx context.Context, n int) (context.Context, error) {
+	st := state(ctx)
+	a, err := st.newAlert("HighMemoryUsage", "critical", "pod", "api-7f9c")
+	if err != nil {
+		return ctx, err
+	}
+	req := jsonRequest(alertPath, notification([]alert{a}, time.Now()))
+	req.authorization = "Bearer not-a-token-of-" + st.ns
+	f := &flood{began: time.Now()}
+	for i := 0; i < n; i++ {
+		r, err := st.sendOnce(ctx, req)
+		if err != nil {
+			return ctx, fmt.Errorf("request %d of the flood: %w", i+1, err)
+		}
+		f.answers = append(f.answers, r)
+	}
+	return context.WithValue(ctx, floodKey{}, f), nil
+}
+
+// reviewedOnce checks every answer of the flood (a whole 401 problem) and counts, in the fault
+// proxy's record of the scenario's own gateway, the TokenReviews it made since the flood began:
+// the first request costs one, the refusal is remembered, and the rest cost none.
+func reviewedOnce(ctx context.Context) error {
+	st := state(ctx)
+	f, ok := ctx.Value(floodKey{}).(*flood)
+	if !ok {
+		return fmt.Errorf("no flood was sent: the scenario must first say 'a sender presents the same unknown token N times'")
+	}
+	for i, r := range f.answers {
+		if r.code != http.StatusUnauthorized {
+			return fmt.Errorf("request %d of the flood was answered %s, not 401", i+1, r)
+		}
+		if err := st.checkProblem(r); err != nil {
+			return fmt.Errorf("request %d of the flood: %w", i+1, err)
+		}
+	}
+	if _, err := st.dedicated(); err != nil {
+		return fmt.Errorf("counting the gateway's TokenReviews needs a gateway no other scenario uses: %w", err)
+	}
+	p, err := st.proxy()
+	if err != nil {
+		return err
+	}
+	reviews := 0
+	for _, rec := range p.Requests("") {
+		if rec.Resource == "tokenreviews" && rec.Method == http.MethodPost && !rec.Time.Before(f.began) {
+			reviews++
+		}
+	}
+	if reviews != 1 {
+		return fmt.Errorf("%d requests with one unknown token cost %d TokenReviews; a refused token is remembered, so they cost exactly 1", len(f.answers), reviews)
+	}
+	return nil
 }
