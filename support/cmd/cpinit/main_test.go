@@ -104,6 +104,15 @@ func TestWriteKubeconfigUsesTheClientCertificate(t *testing.T) {
 	}
 }
 
+// Addresses the tests below only classify and format, never reach: TEST-NET-1 (RFC 5737), the
+// range set aside for documentation, standing in for a container's and a Service's addresses.
+var (
+	containerIP  = net.IPv4(192, 0, 2, 2)
+	containerIP2 = net.IPv4(192, 0, 2, 3)
+	serviceIP    = net.IPv4(192, 0, 2, 1)
+	serviceRange = serviceIP.Mask(net.CIDRMask(24, 32)).String() + "/24"
+)
+
 func TestServingHosts(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -112,12 +121,12 @@ func TestServingHosts(t *testing.T) {
 		want     []string
 		absent   []string
 	}{
-		{"hostname and addresses", "cp-1", []net.IP{net.ParseIP("172.17.0.2")}, []string{"cp-1", "172.17.0.2", "10.0.0.1", "127.0.0.1", "::1", "kubernetes.default.svc"}, nil},
+		{"hostname and addresses", "cp-1", []net.IP{containerIP}, []string{"cp-1", containerIP.String(), serviceIP.String(), "127.0.0.1", "::1", "kubernetes.default.svc"}, nil},
 		{"no hostname", "", nil, []string{"localhost", "127.0.0.1"}, []string{""}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := servingHosts(tc.hostname, "10.0.0.1", tc.ips)
+			got := servingHosts(tc.hostname, serviceIP.String(), tc.ips)
 			for _, w := range tc.want {
 				if !slices.Contains(got, w) {
 					t.Errorf("servingHosts = %v, missing %q", got, w)
@@ -151,7 +160,7 @@ func TestUsableIPs(t *testing.T) {
 		want  string
 	}{
 		{"loopback and link-local left out", nets("127.0.0.1/8", "::1/128", "fe80::1/64"), ""},
-		{"IPv4 first", nets("fd00::2/64", "172.17.0.2/16"), "172.17.0.2 fd00::2"},
+		{"IPv4 first", nets("fd00::2/64", containerIP.String()+"/24"), containerIP.String() + " fd00::2"},
 		{"none", nil, ""},
 	}
 	for _, tc := range tests {
@@ -168,15 +177,15 @@ func TestUsableIPs(t *testing.T) {
 }
 
 func TestArgs(t *testing.T) {
-	c := config{port: 6443, serviceRange: "10.0.0.0/24", stateDir: "/var/lib/cp"}
+	c := config{port: 6443, serviceRange: serviceRange, stateDir: "/var/lib/cp"}
 	tests := []struct {
 		name string
 		args []string
 		want []string
 	}{
 		{"etcd keeps its data in the state dir", etcdArgs(c.stateDir), []string{"--data-dir=/var/lib/cp/etcd", "--listen-client-urls=" + etcdURL}},
-		{"the API server advertises the first address", apiServerArgs(c, "/p", []net.IP{net.ParseIP("172.17.0.2"), net.ParseIP("172.18.0.2")}),
-			[]string{"--advertise-address=172.17.0.2", "--secure-port=6443", "--tls-cert-file=/p/apiserver.crt", "--service-cluster-ip-range=10.0.0.0/24"}},
+		{"the API server advertises the first address", apiServerArgs(c, "/p", []net.IP{containerIP, containerIP2}),
+			[]string{"--advertise-address=" + containerIP.String(), "--secure-port=6443", "--tls-cert-file=/p/apiserver.crt", "--service-cluster-ip-range=" + serviceRange}},
 		{"the API server advertises loopback without an address", apiServerArgs(c, "/p", nil), []string{"--advertise-address=127.0.0.1"}},
 		{"the controller manager uses its kubeconfig and the CA", controllerManagerArgs(c, "/p", "/p/kcm.kubeconfig"),
 			[]string{"--kubeconfig=/p/kcm.kubeconfig", "--cluster-signing-key-file=/p/ca.key", "--use-service-account-credentials=false"}},
