@@ -49,10 +49,11 @@ type transport struct {
 
 // plainAnswer is the outcome of one request outside the suite's client: an answer, or an error.
 type plainAnswer struct {
-	url  string
-	code int
-	body string
-	err  error
+	url    string
+	code   int
+	body   string
+	serial string // of the certificate the handshake presented; empty over plain HTTP
+	err    error
 }
 
 // transportState is the scenario's transport state, made on first use.
@@ -166,6 +167,9 @@ func (st *scenario) postWith(ctx context.Context, client *http.Client, base stri
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
 	ans.code, ans.body = resp.StatusCode, strings.TrimSpace(string(b))
+	if resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
+		ans.serial = resp.TLS.PeerCertificates[0].SerialNumber.String()
+	}
 	return ans
 }
 
@@ -226,38 +230,14 @@ func startStream(ctx context.Context) error {
 	return nil
 }
 
-// streamOne sends one new alert on a new connection.
+// streamOne sends one new alert on a new connection (the client keeps none alive).
 func (st *scenario) streamOne(ctx context.Context, client *http.Client, pod string) streamed {
-	out := streamed{pod: pod}
 	a, err := st.newAlert("CertificateRotation", "warning", "pod", pod)
 	if err != nil {
-		out.err = err
-		return out
+		return streamed{pod: pod, err: err}
 	}
-	ctx, cancel := context.WithTimeout(ctx, st.bounds().Request)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, st.gw.URL()+alertPath, bytes.NewReader(notification([]alert{a}, time.Now())))
-	if err != nil {
-		out.err = err
-		return out
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if auth, none := st.authorization(sentRequest{}); !none {
-		req.Header.Set("Authorization", auth)
-	}
-	req.Header.Set("X-Request-ID", st.nextRequestID())
-	resp, err := client.Do(req)
-	if err != nil {
-		out.err = err
-		return out
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	out.code = resp.StatusCode
-	if resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
-		out.serial = resp.TLS.PeerCertificates[0].SerialNumber.String()
-	}
-	return out
+	ans := st.postWith(ctx, client, st.gw.URL(), notification([]alert{a}, time.Now()))
+	return streamed{pod: pod, code: ans.code, serial: ans.serial, err: ans.err}
 }
 
 func (s *stream) record(r streamed) {

@@ -68,16 +68,18 @@ func (h *Harness) deployGateway(ctx context.Context, admin *rest.Config, kube ku
 	if err := deploy.SetImage(objs, h.image); err != nil {
 		return nil, err
 	}
-	if err := deploy.Apply(ctx, admin, objs, FieldManager); err != nil {
-		return nil, fmt.Errorf("applying %s: %w", dir, err)
-	}
 	var owned []*unstructured.Unstructured
 	for _, o := range objs {
 		if k := o.GetKind(); k != "Namespace" && k != "CustomResourceDefinition" {
 			owned = append(owned, o)
 		}
 	}
+	// Registered before the apply: an apply that fails half-way leaves nothing behind either
+	// (Delete ignores what is not there).
 	undo.Push("the objects of "+dir, func(ctx context.Context) error { return deploy.Delete(ctx, admin, owned) })
+	if err := deploy.Apply(ctx, admin, objs, FieldManager); err != nil {
+		return nil, fmt.Errorf("applying %s: %w", dir, err)
+	}
 	dep, err := deploy.Deployment(objs)
 	if err != nil {
 		return nil, err
