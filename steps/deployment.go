@@ -235,7 +235,6 @@ type directSender struct {
 	acked     []string // alert names answered 2xx, in order
 	refusals  int
 	sendErr   error
-	sentCount int
 }
 
 func (d *directSender) run(ctx context.Context, st *scenario, stop <-chan struct{}) {
@@ -257,7 +256,6 @@ func (d *directSender) run(ctx context.Context, st *scenario, stop <-chan struct
 		}
 		r, err := st.sendOnce(ctx, *pending)
 		d.mu.Lock()
-		d.sentCount++
 		switch {
 		case err == nil && r.code >= 200 && r.code < 300:
 			d.acked = append(d.acked, pendingName)
