@@ -133,7 +133,7 @@ func (r *suiteRun) runPasses(t *testing.T) int {
 			t.Fatalf("e2e: %v: the run stopped after its %s pass; no report written", errInterrupted, pass)
 		}
 	}
-	passes := tagPasses(r.s.Godog.Tags, qtags)
+	passes := tagPasses(r.tags(), qtags)
 	status := r.pass("cucumber.json", "junit.xml", passes.main, r.s.Godog.Concurrency, t)
 	stopIfInterrupted("main")
 	// Scenarios that load the whole machine (the soak) run after the others, one at a time, so
@@ -183,15 +183,15 @@ func (r *suiteRun) writeReport(t *testing.T) {
 		Mutation: report.MutationIfPresent(r.out), // the evidence of the latest make mutation, if any
 		Target:   r.h.Target(),
 	}, r.out)
-	partial := s.Godog.Tags != "" || len(s.Paths) > 0
+	partial := r.tags() != "" || len(s.Paths) > 0
 	switch {
 	case err != nil:
 		t.Errorf("traceability report: %v", err)
 	case rep.Summary.Scenarios.Total == 0:
 		// A run that ran nothing proves nothing: a filter that matches no scenario is an error.
-		t.Errorf("no scenario ran (tags %q, paths %q): check E2E_TAGS and -godog.paths against features/", s.Godog.Tags, s.Paths)
+		t.Errorf("no scenario ran (tags %q, paths %q): check E2E_TAGS and -godog.paths against features/", r.tags(), s.Paths)
 	case partial:
-		fmt.Fprintf(os.Stderr, "e2e: traceability gate not applied: tags %q, paths %q run part of the suite\n", s.Godog.Tags, s.Paths)
+		fmt.Fprintf(os.Stderr, "e2e: traceability gate not applied: tags %q, paths %q run part of the suite\n", r.tags(), s.Paths)
 	case s.TraceGate && r.sh.on:
 		// A requirement that another shard's scenarios prove is judged where the shards meet:
 		// trace --shards. Everything else (this shard's untagged scenarios, unknown tags, a
@@ -238,6 +238,22 @@ func featurePaths(root string, given []string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// tags is the run's tag filter: the user's, and, when the run drives a gateway it did not launch
+// (contract mode, or the real Pods of a cluster with nodes), without the scenarios that need one
+// it launched: they would only answer harness.ErrContractMode.
+func (r *suiteRun) tags() string { return runTags(r.s.Godog.Tags, r.h.LaunchesGateways()) }
+
+// runTags is the filter of a run whose user asked for filter and that launches gateways or not.
+func runTags(filter string, launches bool) string {
+	if launches || strings.Contains(filter, "~"+launchedGatewayTag) {
+		return filter
+	}
+	return andTags(filter, "~"+launchedGatewayTag)
+}
+
+// launchedGatewayTag marks the scenarios that need a gateway the suite launched.
+const launchedGatewayTag = "@launched-gateway"
 
 // andTags adds a term to every alternative of a godog tag filter, which has no parentheses:
 // "@a,@b" and "~@q" give "@a && ~@q,@b && ~@q".

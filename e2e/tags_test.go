@@ -20,6 +20,27 @@ func TestAndTags(t *testing.T) {
 	}
 }
 
+// A run that drives a gateway it did not launch leaves out the scenarios that need one it
+// launched, once, whatever the user's filter says.
+func TestRunTags(t *testing.T) {
+	tests := []struct {
+		filter   string
+		launches bool
+		want     string
+	}{
+		{"", true, ""},
+		{"@dedup", true, "@dedup"},
+		{"", false, "~@launched-gateway"},
+		{"@dedup,@tls", false, "@dedup && ~@launched-gateway,@tls && ~@launched-gateway"},
+		{"~@launched-gateway", false, "~@launched-gateway"},
+	}
+	for _, tc := range tests {
+		if got := runTags(tc.filter, tc.launches); got != tc.want {
+			t.Errorf("runTags(%q, %v) = %q, want %q", tc.filter, tc.launches, got, tc.want)
+		}
+	}
+}
+
 func TestTagPasses(t *testing.T) {
 	tests := []struct {
 		name, filter string

@@ -65,7 +65,7 @@ func TestScrapeRetriesOnlyAWellFormedAuthUnavailable(t *testing.T) {
 			st := &scenario{
 				ns: "e2e-test-ns",
 				gw: deployed{url: srv.URL},
-				h:  &harness.Harness{Settings: settings.Settings{Timeouts: b}, Scraper: &gatewayproc.Identity{Token: "scraper-token"}},
+				h:  &harness.Harness{Settings: settings.Settings{Timeouts: b}, Ready: harness.Ready{Scraper: &gatewayproc.Identity{Token: "scraper-token"}}},
 			}
 			families, err := st.scrape(context.Background())
 			switch {

@@ -43,7 +43,14 @@ type ContainerFaults interface {
 	Reconnect(ctx context.Context) (FaultEvidence, error)
 }
 
+// ImageLoader is a cluster whose nodes' container runtime takes an image archive (a docker-save
+// tarball), so that real Pods run an image no registry holds: kind's `load image-archive`.
+type ImageLoader interface {
+	LoadImageArchive(ctx context.Context, path string) error
+}
+
 var (
+	_ ImageLoader        = (*kindCluster)(nil)
 	_ StartupReporter    = (*ContainerCluster)(nil)
 	_ ContainerFaults    = (*ContainerCluster)(nil)
 	_ StartupReporter    = (*localCluster)(nil)

@@ -90,13 +90,13 @@ type containerProvider struct {
 	readyTimeout time.Duration // from the container's start to a ready API
 }
 
-func newContainer(getenv func(string) string) *containerProvider {
+func newContainer(o Options) *containerProvider {
 	return &containerProvider{
-		host:         dockerHost(getenv),
+		host:         o.dockerHost(),
 		dial:         dialDocker,
 		lookPath:     exec.LookPath,
 		binaries:     controlplane.EnsureBinaries,
-		log:          os.Stderr,
+		log:          o.log(),
 		startTimeout: containerStartTimeout,
 		readyTimeout: containerReadyTimeout,
 	}

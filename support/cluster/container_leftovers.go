@@ -20,7 +20,7 @@ import (
 // run id. It returns the names it removed. The container provider calls it on every Start, so
 // leftovers do not pile up even without `make clean-cluster`.
 func RemoveLeftoverContainers(ctx context.Context, runID string) ([]string, error) {
-	docker, err := client.New(client.FromEnv, client.WithHost(dockerHost(os.Getenv)), client.WithAPIVersionNegotiation())
+	docker, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %w", err)
 	}
@@ -31,7 +31,7 @@ func RemoveLeftoverContainers(ctx context.Context, runID string) ([]string, erro
 // RemoveControlPlaneImages removes the control-plane images the container provider built
 // (LabelE2EComponent=controlplane). The next E2E_CLUSTER=container run builds its image again.
 func RemoveControlPlaneImages(ctx context.Context) ([]string, error) {
-	docker, err := client.New(client.FromEnv, client.WithHost(dockerHost(os.Getenv)), client.WithAPIVersionNegotiation())
+	docker, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %w", err)
 	}
@@ -131,18 +131,18 @@ func ownerAlive(owner, host string) bool {
 func isNotFound(err error) bool { return cerrdefs.IsNotFound(err) }
 
 // DockerAvailable reports, as an error, why the Docker engine of DOCKER_HOST does not answer;
-// nil when it does.
+// nil when it does. Like RemoveLeftoverContainers it leaves DOCKER_HOST to the Docker client
+// library, as the docker CLI does: these are a cleanup command's, not a provider's.
 func DockerAvailable(ctx context.Context) error {
-	host := dockerHost(os.Getenv)
-	eng, err := dialDocker(host)
+	docker, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
-		return err
+		return fmt.Errorf("docker client: %w", err)
 	}
-	defer eng.Close()
+	defer docker.Close()
 	ctx, cancel := context.WithTimeout(ctx, dockerPingTimeout)
 	defer cancel()
-	if err := eng.Ping(ctx); err != nil {
-		return fmt.Errorf("no Docker engine at %s: %w", host, err)
+	if _, err := docker.Ping(ctx, client.PingOptions{}); err != nil {
+		return fmt.Errorf("no Docker engine at %s: %w", docker.DaemonHost(), err)
 	}
 	return nil
 }

@@ -32,7 +32,7 @@ import (
 // socket): the one reason these tests may skip.
 func requireDocker(t *testing.T) *client.Client {
 	t.Helper()
-	host := dockerHost(os.Getenv)
+	host := optionsFrom(os.Getenv).dockerHost()
 	docker, err := client.New(client.FromEnv, client.WithHost(host), client.WithAPIVersionNegotiation())
 	if err != nil {
 		t.Skipf("no Docker engine at %s: %v", host, err)
@@ -71,7 +71,7 @@ func TestContainerProviderForReal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
 	defer cancel()
 
-	p, err := FromEnv(env(map[string]string{"E2E_CLUSTER": NameContainer, "DOCKER_HOST": os.Getenv("DOCKER_HOST")}))
+	p, err := fromEnv(env(map[string]string{"E2E_CLUSTER": NameContainer, "DOCKER_HOST": os.Getenv("DOCKER_HOST")}))
 	require.NoError(t, err)
 	begin := time.Now()
 	c, err := p.Start(ctx)
@@ -231,7 +231,7 @@ func TestContainerFailedStartCleansUp(t *testing.T) {
 	docker := requireDocker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
 	defer cancel()
-	p := newContainer(os.Getenv)
+	p := newContainer(optionsFrom(os.Getenv))
 	p.readyTimeout = time.Millisecond
 	c, err := p.Start(ctx)
 	require.Nil(t, c)
@@ -332,7 +332,7 @@ func TestContainerPrerequisites(t *testing.T) {
 // The real Docker client against an engine that is not there.
 func TestContainerNoDockerEngineReal(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "unix:///nonexistent.sock")
-	p, err := FromEnv(env(map[string]string{"E2E_CLUSTER": NameContainer, "DOCKER_HOST": "unix:///nonexistent.sock"}))
+	p, err := fromEnv(env(map[string]string{"E2E_CLUSTER": NameContainer, "DOCKER_HOST": "unix:///nonexistent.sock"}))
 	require.NoError(t, err)
 	begin := time.Now()
 	_, err = p.Start(context.Background())

@@ -35,14 +35,6 @@ type dockerEngine interface {
 // dockerDialer opens a dockerEngine at host (a DOCKER_HOST value).
 type dockerDialer func(host string) (dockerEngine, error)
 
-// dockerHost is the engine address the Docker tools would use: DOCKER_HOST, else the default socket.
-func dockerHost(getenv func(string) string) string {
-	if h := getenv("DOCKER_HOST"); h != "" {
-		return h
-	}
-	return client.DefaultDockerHost
-}
-
 // mobyEngine is the real dockerEngine, the same client library testcontainers uses.
 type mobyEngine struct {
 	host string

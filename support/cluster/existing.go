@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -28,19 +27,9 @@ type existingProvider struct {
 	context    string // E2E_KUBE_CONTEXT; empty means the file's current context
 }
 
-func newExisting(getenv func(string) string) *existingProvider {
-	p := &existingProvider{context: getenv("E2E_KUBE_CONTEXT")}
-	for _, f := range filepath.SplitList(getenv("KUBECONFIG")) {
-		if f != "" {
-			p.kubeconfig, p.fromEnv = f, true
-			return p
-		}
-	}
-	homeDir := getenv("HOME")
-	if homeDir == "" {
-		homeDir, _ = os.UserHomeDir()
-	}
-	p.kubeconfig = filepath.Join(homeDir, ".kube", "config")
+func newExisting(o Options) *existingProvider {
+	p := &existingProvider{context: o.KubeContext}
+	p.kubeconfig, p.fromEnv = o.kubeconfig()
 	return p
 }
 

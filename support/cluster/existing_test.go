@@ -37,7 +37,7 @@ func TestExistingMissingPrerequisites(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			begin := time.Now()
-			c, err := newExisting(env(tc.env)).Start(context.Background())
+			c, err := newExisting(optionsFrom(env(tc.env))).Start(context.Background())
 			require.Nil(t, c)
 			requirePrereq(t, err, tc.wants...)
 			require.Less(t, time.Since(begin), existingProbeTimeout+5*time.Second)
@@ -61,7 +61,7 @@ func TestExistingStartAndStopDeletesNothing(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	p, err := FromEnv(env(map[string]string{"E2E_CLUSTER": "existing", "KUBECONFIG": writeKubeconfig(t, srv.URL)}))
+	p, err := fromEnv(env(map[string]string{"E2E_CLUSTER": "existing", "KUBECONFIG": writeKubeconfig(t, srv.URL)}))
 	require.NoError(t, err)
 	c, err := p.Start(context.Background())
 	require.NoError(t, err)

@@ -62,3 +62,22 @@ func TestOneLine(t *testing.T) {
 		require.Equal(t, tc.want, oneLine(tc.in), strings.ReplaceAll(tc.in, "\n", `\n`))
 	}
 }
+
+// optionsFrom reads Options out of variables named as the settings name them, so that the
+// tables below read like the environments users write.
+func optionsFrom(getenv func(string) string) Options {
+	return Options{
+		Kubeconfigs: filepath.SplitList(getenv("KUBECONFIG")),
+		Home:        getenv("HOME"),
+		KubeContext: getenv("E2E_KUBE_CONTEXT"),
+		DockerHost:  getenv("DOCKER_HOST"),
+		K3sImage:    getenv("E2E_K3S_IMAGE"),
+		KindImage:   getenv("E2E_KIND_IMAGE"),
+		Assets:      getenv("KUBEBUILDER_ASSETS"),
+	}
+}
+
+// fromEnv is New for the provider E2E_CLUSTER names, with optionsFrom's options.
+func fromEnv(getenv func(string) string) (Provider, error) {
+	return New(getenv("E2E_CLUSTER"), optionsFrom(getenv))
+}

@@ -39,12 +39,12 @@ type k3sProvider struct {
 	startTimeout time.Duration
 }
 
-func newK3s(getenv func(string) string) *k3sProvider {
-	img := getenv("E2E_K3S_IMAGE")
+func newK3s(o Options) *k3sProvider {
+	img := o.K3sImage
 	if img == "" {
 		img = DefaultK3sImage
 	}
-	return &k3sProvider{image: img, host: dockerHost(getenv), dial: dialDocker, startTimeout: k3sStartTimeout}
+	return &k3sProvider{image: img, host: o.dockerHost(), dial: dialDocker, startTimeout: k3sStartTimeout}
 }
 
 func (p *k3sProvider) Name() string { return NameK3s }

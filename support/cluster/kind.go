@@ -42,12 +42,12 @@ type kindProvider struct {
 	startTimeout time.Duration
 }
 
-func newKind(getenv func(string) string) *kindProvider {
-	img := getenv("E2E_KIND_IMAGE")
+func newKind(o Options) *kindProvider {
+	img := o.KindImage
 	if img == "" {
 		img = DefaultKindImage
 	}
-	return &kindProvider{image: img, host: dockerHost(getenv), dial: dialDocker, lookPath: exec.LookPath,
+	return &kindProvider{image: img, host: o.dockerHost(), dial: dialDocker, lookPath: exec.LookPath,
 		startTimeout: kindStartTimeout}
 }
 
@@ -103,7 +103,27 @@ func (p *kindProvider) Start(ctx context.Context) (Cluster, error) {
 		return nil, errors.Join(fmt.Errorf("%s: read kubeconfig %s: %w", who, kubeconfig, err),
 			stop(context.WithoutCancel(ctx)))
 	}
-	return &started{name: NameKind, cfg: cfg, stop: stop}, nil
+	kcl := &kindCluster{started: &started{name: NameKind, cfg: cfg, stop: stop}}
+	kcl.images, _ = kc.(support.E2EClusterProviderWithImageLoader) // e2e-framework's kind provider is one
+	return kcl, nil
+}
+
+// kindCluster is a kind cluster: it can load images into its nodes.
+type kindCluster struct {
+	*started
+	images support.E2EClusterProviderWithImageLoader
+}
+
+// LoadImageArchive runs `kind load image-archive` for the cluster: every node's containerd gets
+// the archive's images, which Pods with imagePullPolicy IfNotPresent then run without a registry.
+func (c *kindCluster) LoadImageArchive(ctx context.Context, path string) error {
+	if c.images == nil {
+		return errors.New("kind cluster: its provider cannot load images")
+	}
+	if err := c.images.LoadImageArchive(ctx, path); err != nil {
+		return fmt.Errorf("kind cluster: loading the image archive %s into its nodes: %w", path, err)
+	}
+	return nil
 }
 
 // create runs the creation and gives up when ctx ends, even if a kind command that e2e-framework

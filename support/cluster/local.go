@@ -3,7 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"os"
+	"io"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -13,16 +13,17 @@ import (
 
 // localProvider runs the embedded kube-apiserver and etcd (support/controlplane): the default,
 // because it needs nothing but Go.
-type localProvider struct{}
-
-func newLocal(func(string) string) (Provider, error) { return localProvider{}, nil }
+type localProvider struct {
+	assets string // KUBEBUILDER_ASSETS; empty: the module build
+	log    io.Writer
+}
 
 func (localProvider) Name() string { return NameLocal }
 
 // Start builds the control plane on first use (minutes, once per machine) and starts it
 // (seconds).
-func (localProvider) Start(ctx context.Context) (Cluster, error) {
-	cp, err := controlplane.Start(ctx, os.Stderr)
+func (p localProvider) Start(ctx context.Context) (Cluster, error) {
+	cp, err := controlplane.Start(ctx, p.assets, p.log)
 	if err != nil {
 		return nil, fmt.Errorf("local cluster: %w", err)
 	}

@@ -101,7 +101,7 @@ func TestLocalProviderForReal(t *testing.T) {
 // not yet done so (hence the long bound the callers give ctx).
 func startLocal(ctx context.Context, tb testing.TB) Cluster {
 	tb.Helper()
-	p, err := FromEnv(func(string) string { return "" })
+	p, err := fromEnv(func(string) string { return "" })
 	if err != nil {
 		tb.Fatal(err)
 	}

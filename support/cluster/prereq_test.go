@@ -99,7 +99,7 @@ func TestKindBinaryPrerequisites(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("PATH", tc.path)
-			p, err := FromEnv(env(map[string]string{"E2E_CLUSTER": "kind"}))
+			p, err := fromEnv(env(map[string]string{"E2E_CLUSTER": "kind"}))
 			require.NoError(t, err)
 			_, err = p.Start(context.Background())
 			requirePrereq(t, err, tc.wants...)
@@ -114,7 +114,7 @@ func TestNoDockerEngineReal(t *testing.T) {
 			t.Setenv("PATH", fakeBins(t, "kind", "docker")) // kind's binaries, so its Docker check runs
 			t.Setenv("DOCKER_HOST", "unix:///nonexistent.sock")
 			t.Setenv("E2E_CLUSTER", name)
-			p, err := FromEnv(os.Getenv)
+			p, err := fromEnv(os.Getenv)
 			require.NoError(t, err)
 			_, err = p.Start(context.Background())
 			requirePrereq(t, err, name+" cluster: no Docker engine at unix:///nonexistent.sock: start dockerd or set DOCKER_HOST")
@@ -161,7 +161,7 @@ func TestPrivilegedRefusedRealDocker(t *testing.T) {
 				t.Setenv("PATH", fakeBins(t, "kind", "docker"))
 			}
 			t.Setenv("DOCKER_HOST", "")
-			p, err := FromEnv(env(map[string]string{"E2E_CLUSTER": name}))
+			p, err := fromEnv(env(map[string]string{"E2E_CLUSTER": name}))
 			require.NoError(t, err)
 			begin := time.Now()
 			_, err = p.Start(context.Background())
@@ -195,7 +195,7 @@ func TestImageAbsentRealDocker(t *testing.T) {
 				t.Setenv("PATH", path)
 			}
 			t.Setenv("DOCKER_HOST", "")
-			p, err := FromEnv(env(map[string]string{"E2E_CLUSTER": tc.name, tc.imageVar: img}))
+			p, err := fromEnv(env(map[string]string{"E2E_CLUSTER": tc.name, tc.imageVar: img}))
 			require.NoError(t, err)
 			begin := time.Now()
 			_, err = p.Start(context.Background())

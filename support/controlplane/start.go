@@ -27,10 +27,9 @@ type ControlPlane struct {
 // build is skipped.
 const AssetsEnv = "KUBEBUILDER_ASSETS"
 
-// Binaries returns the directory of the control plane's binaries: KUBEBUILDER_ASSETS when set
-// (checked), else the module build (built on first use).
-func Binaries(ctx context.Context, log io.Writer) (string, error) {
-	dir := os.Getenv(AssetsEnv)
+// Binaries returns the directory of the control plane's binaries: dir (KUBEBUILDER_ASSETS) when
+// given (checked), else the module build (built on first use).
+func Binaries(ctx context.Context, dir string, log io.Writer) (string, error) {
 	if dir == "" {
 		return EnsureBinaries(ctx, log)
 	}
@@ -45,8 +44,9 @@ func Binaries(ctx context.Context, log io.Writer) (string, error) {
 
 // Start builds the binaries if needed and starts them. The CRDs are not installed here: the suite
 // installs them the same way on every provider.
-func Start(ctx context.Context, log io.Writer) (*ControlPlane, error) {
-	dir, err := Binaries(ctx, log)
+// assets is KUBEBUILDER_ASSETS, or empty for the module build.
+func Start(ctx context.Context, assets string, log io.Writer) (*ControlPlane, error) {
+	dir, err := Binaries(ctx, assets, log)
 	if err != nil {
 		return nil, err
 	}

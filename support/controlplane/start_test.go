@@ -21,7 +21,7 @@ func TestControllersRemoveNamespaces(t *testing.T) {
 		t.Skip("starts a control plane: not in -short")
 	}
 	ctx := context.Background()
-	cp, err := Start(ctx, io.Discard)
+	cp, err := Start(ctx, "", io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

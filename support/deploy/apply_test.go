@@ -32,7 +32,7 @@ func TestApplyToControlPlane(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
 	defer cancel()
-	p, err := cluster.FromEnv(func(string) string { return "" })
+	p, err := cluster.New(cluster.NameLocal, cluster.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

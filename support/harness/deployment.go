@@ -45,6 +45,8 @@ type deployment struct {
 	user      string
 	grace     time.Duration
 	pod       metav1.Object
+	selector  string // the Deployment's Pods, as a label selector
+	port      int    // the container's serving port
 	// tlsSecret is the Secret the template's serving certificate comes from, and tlsMount where
 	// the container mounts it: the suite mounts a gateway's certificate directory there.
 	tlsSecret, tlsMount string
@@ -54,9 +56,10 @@ type deployment struct {
 // deployGateway renders gateway/config/default with the run's image, applies it with server-side
 // apply, and waits until the Deployment's ReplicaSet has created a Pod: the API server admitted
 // it under the namespace's Pod Security level. On a cluster without nodes the Pods stay Pending;
-// the suite runs their container itself. What the apply created, but the namespace and the CRD
-// (which the harness owns), is deleted through undo.
-func (h *Harness) deployGateway(ctx context.Context, admin *rest.Config, kube kubernetes.Interface, undo *lifecycle.Stack) (*deployment, error) {
+// the suite runs their container itself. args ("--flag=value") replace or join the template's.
+// What the apply created, but the namespace and the CRD (which the harness owns), is deleted
+// through undo.
+func (h *Harness) deployGateway(ctx context.Context, admin *rest.Config, kube kubernetes.Interface, undo *lifecycle.Stack, args []string) (*deployment, error) {
 	dir, err := repo.Path("gateway", "config", "default")
 	if err != nil {
 		return nil, err
@@ -67,6 +70,12 @@ func (h *Harness) deployGateway(ctx context.Context, admin *rest.Config, kube ku
 	}
 	if err := deploy.SetImage(objs, h.image); err != nil {
 		return nil, err
+	}
+	for _, a := range args {
+		flag, value, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if err := deploy.SetArg(objs, flag, value); err != nil {
+			return nil, err
+		}
 	}
 	var owned []*unstructured.Unstructured
 	for _, o := range objs {
@@ -92,6 +101,7 @@ func (h *Harness) deployGateway(ctx context.Context, admin *rest.Config, kube ku
 		return nil, err
 	}
 	selector := metav1.FormatLabelSelector(dep.Spec.Selector)
+	d.selector = selector
 	what := fmt.Sprintf("the API server to admit a Pod of the Deployment %s/%s (selector %s)", dep.Namespace, dep.Name, selector)
 	err = h.Settings.Timeouts.Until(ctx, h.Settings.Timeouts.Eventually, what, func(ctx context.Context) (bool, string, error) {
 		pods, err := kube.CoreV1().Pods(dep.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
@@ -120,6 +130,10 @@ func (d *deployment) readTemplate(t *corev1.PodTemplateSpec) error {
 		return fmt.Errorf("the gateway's Pod template has %d containers; the suite runs exactly one", len(t.Spec.Containers))
 	}
 	d.container = t.Spec.Containers[0]
+	if len(d.container.Ports) == 0 {
+		return fmt.Errorf("the gateway's container declares no port")
+	}
+	d.port = int(d.container.Ports[0].ContainerPort)
 	for _, e := range d.container.Env {
 		if e.ValueFrom != nil {
 			return fmt.Errorf("the gateway container's env %s comes from %v; the suite runs only literal values", e.Name, e.ValueFrom)
@@ -292,7 +306,8 @@ type Deployed struct {
 // as a kubelet would. args are added after the template's. Stop undoes all of it; a failed Deploy
 // leaves nothing behind.
 func Deploy(ctx context.Context, admin *rest.Config, log io.Writer, args ...string) (*Deployed, error) {
-	h := &Harness{Settings: settings.Settings{Timeouts: poll.Defaults(), GatewayRuntime: settings.RuntimeContainer}, log: log, admin: admin}
+	h := &Harness{Settings: settings.Settings{Timeouts: poll.Defaults(), GatewayRuntime: settings.RuntimeContainer}, log: log}
+	h.admin = admin
 	kube, err := kubernetes.NewForConfig(admin)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
@@ -317,7 +332,7 @@ func Deploy(ctx context.Context, admin *rest.Config, log io.Writer, args ...stri
 		{Name: "gateway CA", Run: h.setupGatewayCA},
 		{Name: "gateway image", Run: h.buildImage},
 		{Name: "gateway deployment", Run: func(ctx context.Context, undo *lifecycle.Stack) error {
-			d, err := h.deployGateway(ctx, admin, kube, undo)
+			d, err := h.deployGateway(ctx, admin, kube, undo, nil)
 			if err != nil {
 				return err
 			}

@@ -19,7 +19,7 @@ import (
 // ErrContractMode is returned for what needs control of the gateway's path to the API server,
 // which the suite does not have when it drives a deployed gateway.
 var ErrContractMode = errors.New("this scenario needs a gateway launched by the suite (fault proxy, dedicated gateway), " +
-	"but E2E_GATEWAY_URL points at a deployed one: exclude such scenarios with E2E_TAGS='~@launched-gateway', or unset E2E_GATEWAY_URL")
+	"but the run drives a deployed one (E2E_GATEWAY_URL, or the real Pods of a cluster with nodes): exclude such scenarios with E2E_TAGS='~@launched-gateway'")
 
 // Gateway is one launched gateway and the fault proxy that is its only path to the API server.
 type Gateway struct {
@@ -63,7 +63,7 @@ func (h *Harness) GatewayConfig(premises ...gatewayconf.Premise) (gatewayconf.Co
 // get one of their own so that the others are not disturbed. Whatever it starts is stopped again
 // when it fails half-way, and by Stop.
 func (h *Harness) StartGateway(ctx context.Context, name string, premises ...gatewayconf.Premise) (*Gateway, error) {
-	if h.Settings.ContractMode() {
+	if h.Settings.ContractMode() || h.realPods() {
 		return nil, ErrContractMode
 	}
 	return h.startGatewayOn(ctx, name, h.target, premises...)

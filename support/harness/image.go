@@ -27,7 +27,7 @@ func (h *Harness) buildImage(ctx context.Context, undo *lifecycle.Stack) error {
 	if err := image.Load(ctx, docker, gw.Image, gw.Tag); err != nil {
 		return err
 	}
-	h.image = gw.Tag
+	h.image, h.built = gw.Tag, gw.Image
 	h.Timings.GatewayBuild = time.Since(begin)
 	fmt.Fprintf(h.log, "harness: gateway image %s (%s) built and loaded in %s\n", gw.Tag, gw.Digest, h.Timings.GatewayBuild.Round(time.Millisecond))
 	return nil

@@ -34,15 +34,15 @@ func TestSetupFailsCleanlyAtEveryStage(t *testing.T) {
 		t.Skip("starts a control plane and gateways: not in -short")
 	}
 	ctx := context.Background()
-	cp, err := controlplane.Start(ctx, io.Discard)
+	cp, err := controlplane.Start(ctx, "", io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cp.Stop() })
 	admin := cp.RESTConfig()
-	t.Setenv("KUBECONFIG", writeAdminKubeconfig(t, admin))
 	kube := kubernetes.NewForConfigOrDie(admin)
 	s := testSettings(t, "-e2e.cluster=existing")
+	s.Tools.Kubeconfigs = []string{writeAdminKubeconfig(t, admin)}
 
 	stageNames := []string{}
 	for _, st := range (&Harness{Settings: s}).stages() {

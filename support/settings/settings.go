@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/cucumber/godog"
 
+	"github.com/kubernaut/gateway-contract/support/cluster"
 	"github.com/kubernaut/gateway-contract/support/poll"
 	"github.com/kubernaut/gateway-contract/support/shard"
 )
@@ -94,6 +96,40 @@ type Settings struct {
 
 	// Timeouts are every bound of the suite (E2E_TIMEOUT_*).
 	Timeouts poll.Bounds
+
+	// Tools holds the variables of the tools the cluster providers stand in for, read here as
+	// those tools define them, so that no provider reads the environment itself.
+	Tools Tools
+}
+
+// Tools are the standard variables of kubectl, the docker CLI and envtest. They have no flags of
+// the suite's: a user sets them for those tools already.
+type Tools struct {
+	// Kubeconfigs is KUBECONFIG's list of files (the existing provider reads the first one).
+	Kubeconfigs []string
+	// Home (HOME) holds the default ~/.kube/config.
+	Home string
+	// DockerHost (DOCKER_HOST) is the Docker engine; empty: its default socket.
+	DockerHost string
+	// Assets (KUBEBUILDER_ASSETS) is a directory of envtest binaries for the local provider;
+	// empty: the control plane built from Go modules.
+	Assets string
+}
+
+// readTools reads Tools through getenv.
+func readTools(getenv func(string) string) Tools {
+	var files []string
+	for _, f := range filepath.SplitList(getenv("KUBECONFIG")) {
+		if f = strings.TrimSpace(f); f != "" {
+			files = append(files, f)
+		}
+	}
+	return Tools{
+		Kubeconfigs: files,
+		Home:        getenv("HOME"),
+		DockerHost:  strings.TrimSpace(getenv("DOCKER_HOST")),
+		Assets:      strings.TrimSpace(getenv("KUBEBUILDER_ASSETS")),
+	}
 }
 
 // ContractMode reports whether the suite drives a deployed gateway it did not launch.
@@ -107,24 +143,6 @@ const (
 
 // Seed is the random order's seed (E2E_SEED, -godog.random); zero until the run picks one.
 func (s Settings) Seed() int64 { return s.Godog.Randomize }
-
-// Getenv answers the providers' questions about E2E_* values from the settings, and anything
-// else (KUBECONFIG, DOCKER_HOST, HOME) from the environment given, so that a flag reaches the
-// providers exactly as its variable would.
-func (s Settings) Getenv(environ func(string) string) func(string) string {
-	values := map[string]string{
-		"E2E_CLUSTER":      s.Cluster,
-		"E2E_KUBE_CONTEXT": s.KubeContext,
-		"E2E_K3S_IMAGE":    s.K3sImage,
-		"E2E_KIND_IMAGE":   s.KindImage,
-	}
-	return func(key string) string {
-		if v, ok := values[key]; ok {
-			return v
-		}
-		return environ(key)
-	}
-}
 
 // entry is one setting: its variable, its flag, and whether the flag is godog's.
 type entry struct {
@@ -154,8 +172,8 @@ func Bind(fs *flag.FlagSet) *Loader {
 	l := &Loader{fs: fs, s: s}
 	l.str(&s.Cluster, "E2E_CLUSTER", "cluster", "local", "cluster provider: local, existing, k3s, kind, container")
 	l.str(&s.KubeContext, "E2E_KUBE_CONTEXT", "kube-context", "", "kubeconfig context of the existing provider (default: the current one)")
-	l.str(&s.K3sImage, "E2E_K3S_IMAGE", "k3s-image", "rancher/k3s:v1.36.3-k3s1", "k3s image, already loaded into Docker")
-	l.str(&s.KindImage, "E2E_KIND_IMAGE", "kind-image", "kindest/node:v1.36.3", "kind node image, already loaded into Docker")
+	l.str(&s.K3sImage, "E2E_K3S_IMAGE", "k3s-image", cluster.DefaultK3sImage, "k3s image, already loaded into Docker")
+	l.str(&s.KindImage, "E2E_KIND_IMAGE", "kind-image", cluster.DefaultKindImage, "kind node image, already loaded into Docker")
 	fs.Float64Var(&s.ClientQPS, "e2e.client-qps", 1000, "the suite's client-go queries per second on every provider")
 	l.add("E2E_CLIENT_QPS", "e2e.client-qps", false)
 	fs.IntVar(&s.ClientBurst, "e2e.client-burst", 2000, "the suite's client-go burst on every provider")
@@ -249,6 +267,7 @@ func (l *Loader) Load(getenv func(string) string, args []string) (Settings, erro
 		return Settings{}, err
 	}
 	s := *l.s
+	s.Tools = readTools(getenv)
 	for _, p := range append(append([]string{}, s.Godog.Paths...), args...) {
 		if p = strings.TrimSpace(p); p != "" {
 			s.Paths = append(s.Paths, p)
@@ -411,3 +430,11 @@ func (o onOff) Set(v string) error {
 }
 
 func (o onOff) IsBoolFlag() bool { return true }
+
+// FromEnvironment is the settings of a command that has no suite flags of its own: the defaults,
+// overridden by the environment through getenv.
+func FromEnvironment(getenv func(string) string) (Settings, error) {
+	fs := flag.NewFlagSet("settings", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return Bind(fs).Load(getenv, nil)
+}

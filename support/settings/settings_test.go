@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -100,14 +101,17 @@ func TestLoad(t *testing.T) {
 	}
 }
 
-func TestGetenvAnswersFromSettings(t *testing.T) {
-	s, err := load(t, []string{"-e2e.cluster=existing", "-e2e.kube-context=ci"}, nil)
+func TestLoadReadsTheToolsVariables(t *testing.T) {
+	s, err := load(t, nil, map[string]string{
+		"KUBECONFIG": "/a/one" + string(filepath.ListSeparator) + string(filepath.ListSeparator) + "/a/two",
+		"HOME":       "/home/u", "DOCKER_HOST": " tcp://h:2375 ", "KUBEBUILDER_ASSETS": "/assets",
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	get := s.Getenv(func(k string) string { return "env:" + k })
-	if get("E2E_CLUSTER") != "existing" || get("E2E_KUBE_CONTEXT") != "ci" || get("KUBECONFIG") != "env:KUBECONFIG" {
-		t.Fatalf("Getenv mixes settings and environment wrongly: %q %q %q", get("E2E_CLUSTER"), get("E2E_KUBE_CONTEXT"), get("KUBECONFIG"))
+	want := Tools{Kubeconfigs: []string{"/a/one", "/a/two"}, Home: "/home/u", DockerHost: "tcp://h:2375", Assets: "/assets"}
+	if !reflect.DeepEqual(s.Tools, want) {
+		t.Fatalf("Tools = %+v, want %+v", s.Tools, want)
 	}
 }
 

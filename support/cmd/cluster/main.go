@@ -1,5 +1,6 @@
-// Command cluster runs the embedded control plane on its own, with the CRD and the gateway's
-// RBAC applied, until it is interrupted. It writes two kubeconfigs into --dir: admin.kubeconfig
+// Command cluster runs the embedded control plane on its own, made ready for the gateway as the
+// suite's cluster is (harness.Prepare: the CRD, the gateway's RBAC and namespaces, the suite's
+// sender), until it is interrupted. It writes two kubeconfigs into --dir: admin.kubeconfig
 // (for the suite as E2E_CLUSTER=existing, or kubectl) and gateway.kubeconfig (the gateway's own
 // ServiceAccount token). With --deploy it deploys the gateway as shipped instead: the image from
 // this checkout, gateway/config/default applied, and the Pod template's container run on its
@@ -19,13 +20,13 @@ import (
 	"syscall"
 
 	"k8s.io/client-go/rest"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/kubernaut/gateway-contract/support/cluster"
 	"github.com/kubernaut/gateway-contract/support/controlplane"
 	"github.com/kubernaut/gateway-contract/support/gatewayproc"
 	"github.com/kubernaut/gateway-contract/support/harness"
-	"github.com/kubernaut/gateway-contract/support/repo"
+	"github.com/kubernaut/gateway-contract/support/lifecycle"
+	"github.com/kubernaut/gateway-contract/support/settings"
 )
 
 func main() {
@@ -56,23 +57,25 @@ func run(ctx context.Context, dir string, deployIt bool, args []string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating %s: %w", dir, err)
 	}
-	p, err := cluster.FromEnv(func(string) string { return "" })
+	s, err := settings.FromEnvironment(os.Getenv)
 	if err != nil {
 		return err
 	}
-	c, err := p.Start(ctx)
+	provider, err := harness.Provider(s, cluster.NameLocal)
 	if err != nil {
 		return err
 	}
-	defer c.Stop(context.WithoutCancel(ctx))
-	cfg := c.RESTConfig()
-	crds, err := repo.Path("gateway", "config", "crd")
+	spec := harness.ReadySpec{Provider: provider, Settings: s, Identity: harness.OwnIdentity, Disposable: true}
+	if deployIt {
+		spec.Identity = harness.NamedIdentity // the Deployment's, which Deploy applies
+	}
+	var undo lifecycle.Stack
+	defer undo.Unwind(context.WithoutCancel(ctx))
+	ready, err := harness.Prepare(ctx, spec, &undo)
 	if err != nil {
 		return err
 	}
-	if _, err := envtest.InstallCRDs(cfg, envtest.CRDInstallOptions{Paths: []string{crds}, ErrorIfPathMissing: true}); err != nil {
-		return fmt.Errorf("installing the CRD: %w", err)
-	}
+	cfg := ready.Admin()
 	if deployIt {
 		d, err := harness.Deploy(ctx, cfg, os.Stderr, args...)
 		if err != nil {
@@ -88,11 +91,7 @@ func run(ctx context.Context, dir string, deployIt bool, args []string) error {
 		}
 		fmt.Fprintf(os.Stderr, "cluster: the deployed gateway (%s) answers at %s\n", d.Process, d.Process.URL())
 	} else {
-		id, err := gatewayproc.SetupIdentity(ctx, cfg, nil) // the cluster goes away with this process: nothing to undo
-		if err != nil {
-			return err
-		}
-		if err := gatewayproc.WriteKubeconfig(filepath.Join(dir, "gateway.kubeconfig"), cfg.Host, cfg.CAData, id.Token); err != nil {
+		if err := gatewayproc.WriteKubeconfig(filepath.Join(dir, "gateway.kubeconfig"), cfg.Host, cfg.CAData, ready.Identity.Token); err != nil {
 			return err
 		}
 	}
