@@ -62,9 +62,8 @@ type Metrics struct {
 	RequestsShed *prometheus.CounterVec
 }
 
-// New registers the gateway's metrics, plus the Go and process collectors, on a new registry.
-// retryReasons and the sources are pre-initialised to zero so that a scrape before the first event
-// already shows every series (a rate over a missing series is no rate at all).
+// New registers the gateway's metrics, plus the Go and process collectors, on a new registry,
+// with every known series at zero (see initSeries).
 func New(retryReasons []string) *Metrics {
 	sourceCounter := func(name, help string) *prometheus.CounterVec {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{"source"})
@@ -116,6 +115,14 @@ func New(retryReasons []string) *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	m.initSeries(retryReasons)
+	return m
+}
+
+// initSeries creates every series whose label values are known in advance (the sources, the
+// retryReasons, the error classes, the auth stages and outcomes) at zero, so that a scrape before
+// the first event already shows them: a rate over a missing series is no rate at all.
+func (m *Metrics) initSeries(retryReasons []string) {
 	for _, source := range []string{SourcePrometheus, SourceKubernetesEvent} {
 		for _, c := range []*prometheus.CounterVec{m.Received, m.Created, m.Deduplicated, m.Ignored} {
 			c.WithLabelValues(source)
@@ -137,7 +144,6 @@ func New(retryReasons []string) *Metrics {
 		m.AuthReviewRequests.WithLabelValues(stage)
 		m.AuthCacheHits.WithLabelValues(stage)
 	}
-	return m
 }
 
 // ObserveUnconfirmedCreations registers gateway_unconfirmed_creations, read from pending at every

@@ -40,7 +40,7 @@ func (s *Service) writeOccurrences(ctx context.Context, current *v1alpha1.Remedi
 				return nil, 0, errRestart
 			}
 			if err != nil {
-				return nil, 0, err // a pending first write is remembered already (below)
+				return nil, 0, err // a pending first write is remembered already (updateStatus)
 			}
 			if pending != nil && landed(rr, pending) {
 				s.observe(rr)
@@ -54,21 +54,7 @@ func (s *Service) writeOccurrences(ctx context.Context, current *v1alpha1.Remedi
 		}
 
 		update, base := s.occurrences(current, n)
-		ambiguous := false
-		err := s.Retry.Do(ctx, "update remediationrequest status", func(ctx context.Context) error {
-			err := s.Client.Status().Update(ctx, update)
-			if kuberetry.Ambiguous(err) {
-				ambiguous = true
-				// A first write that may have landed is remembered the moment its answer is lost,
-				// not when the request gives up: gateway_unconfirmed_creations must be right at
-				// every instant the process could die, and a request may retry for its whole
-				// deadline. A later answer settles it (writeBatch), whatever this request does.
-				if base == 0 {
-					s.firsts.remember(update)
-				}
-			}
-			return err
-		})
+		ambiguous, err := s.updateStatus(ctx, update, base)
 		switch {
 		case err == nil:
 			s.observe(update)
@@ -90,6 +76,27 @@ func (s *Service) writeOccurrences(ctx context.Context, current *v1alpha1.Remedi
 	}
 	return nil, 0, &kuberetry.UnavailableError{Op: "update remediationrequest status", Attempts: maxConflicts,
 		Reason: "contention", Err: fmt.Errorf("remediationrequest %s kept changing", key)}
+}
+
+// updateStatus writes update, the status update based on count base, retrying transient errors.
+// ambiguous reports that an attempt's answer was lost, so the write may have landed even when err
+// is a later Conflict: writeOccurrences then checks the object for it before writing again.
+func (s *Service) updateStatus(ctx context.Context, update *v1alpha1.RemediationRequest, base int32) (ambiguous bool, err error) {
+	err = s.Retry.Do(ctx, "update remediationrequest status", func(ctx context.Context) error {
+		err := s.Client.Status().Update(ctx, update)
+		if kuberetry.Ambiguous(err) {
+			ambiguous = true
+			// A first write that may have landed is remembered the moment its answer is lost,
+			// not when the request gives up: gateway_unconfirmed_creations must be right at
+			// every instant the process could die, and a request may retry for its whole
+			// deadline. A later answer settles it (writeBatch), whatever this request does.
+			if base == 0 {
+				s.firsts.remember(update)
+			}
+		}
+		return err
+	})
+	return ambiguous, err
 }
 
 // occurrences is the status update that records n more occurrences on current, and the count it

@@ -89,25 +89,8 @@ func (s *Server) signalHandler(source string, parse parseFunc) http.HandlerFunc 
 		}
 		r = withSender(r, caller.GetName())
 		ctx = logging.WithLogger(ctx, logging.FromContext(r.Context())) // the sender's logger
-		if detail := checkJSONContentType(r.Header.Get("Content-Type")); detail != "" {
-			reject(http.StatusUnsupportedMediaType, SlugUnsupportedMediaType, detail)
-			return
-		}
-		body, err := s.readBody(w, r)
-		if err != nil {
-			var tooLarge *http.MaxBytesError
-			if errors.As(err, &tooLarge) {
-				reject(http.StatusRequestEntityTooLarge, SlugPayloadTooLarge,
-					fmt.Sprintf("the body exceeds %d bytes", s.opts.MaxBodyBytes))
-				return
-			}
-			reject(http.StatusBadRequest, SlugInvalidPayload, "could not read the body: "+err.Error())
-			return
-		}
-		received := s.opts.Now()
-		signals, err := parse(body, received)
-		if err != nil {
-			reject(http.StatusBadRequest, SlugInvalidPayload, err.Error())
+		signals, ok := s.readSignals(w, r, parse, reject)
+		if !ok {
 			return
 		}
 		if err := s.authorizeWritten(ctx, caller, s.opts.Auth.AuthorizeSignals(ctx, caller, s.namespaces(signals))); err != nil {
@@ -134,6 +117,38 @@ func (s *Server) signalHandler(source string, parse parseFunc) http.HandlerFunc 
 			writeJSON(w, batchStatus(batch.results), Response{RequestID: requestIDFrom(r.Context()), Results: batch.results})
 		}
 	}
+}
+
+// rejectFunc answers a request with a problem and counts and logs the rejection.
+type rejectFunc func(status int, slug, detail string)
+
+// readSignals validates the payload of an authenticated request: its media type (415), its size
+// (413) and its content (400). Whatever fails is answered through reject and the result is false:
+// the request is refused whole, before any RemediationRequest API call, so a malformed batch
+// writes nothing.
+func (s *Server) readSignals(w http.ResponseWriter, r *http.Request, parse parseFunc, reject rejectFunc) ([]signal.Signal, bool) {
+	if detail := checkJSONContentType(r.Header.Get("Content-Type")); detail != "" {
+		reject(http.StatusUnsupportedMediaType, SlugUnsupportedMediaType, detail)
+		return nil, false
+	}
+	body, err := s.readBody(w, r)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			reject(http.StatusRequestEntityTooLarge, SlugPayloadTooLarge,
+				fmt.Sprintf("the body exceeds %d bytes", s.opts.MaxBodyBytes))
+			return nil, false
+		}
+		reject(http.StatusBadRequest, SlugInvalidPayload, "could not read the body: "+err.Error())
+		return nil, false
+	}
+	received := s.opts.Now()
+	signals, err := parse(body, received)
+	if err != nil {
+		reject(http.StatusBadRequest, SlugInvalidPayload, err.Error())
+		return nil, false
+	}
+	return signals, true
 }
 
 // refuse answers a caller the Guard refused, or could not check.
