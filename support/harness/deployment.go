@@ -100,11 +100,21 @@ func (h *Harness) deployGateway(ctx context.Context, admin *rest.Config, kube ku
 	if err := h.applyTLSSecret(ctx, kube, d, serviceHosts(objs), undo); err != nil {
 		return nil, err
 	}
-	selector := metav1.FormatLabelSelector(dep.Spec.Selector)
-	d.selector = selector
-	what := fmt.Sprintf("the API server to admit a Pod of the Deployment %s/%s (selector %s)", dep.Namespace, dep.Name, selector)
-	err = h.Settings.Timeouts.Until(ctx, h.Settings.Timeouts.Eventually, what, func(ctx context.Context) (bool, string, error) {
-		pods, err := kube.CoreV1().Pods(dep.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	d.selector = metav1.FormatLabelSelector(dep.Spec.Selector)
+	if err := h.awaitAdmission(ctx, d, dep.Name); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(h.log, "harness: applied %s; the API server admitted Pod %s/%s (it stays %s without nodes: the suite runs its container)\n",
+		dir, d.namespace, d.pod.GetName(), podPhase(d.pod))
+	return d, nil
+}
+
+// awaitAdmission waits until the Deployment's ReplicaSet has a Pod that the API server admitted,
+// and keeps it in d; a timeout names the refusal the controller reported, if any.
+func (h *Harness) awaitAdmission(ctx context.Context, d *deployment, name string) error {
+	what := fmt.Sprintf("the API server to admit a Pod of the Deployment %s/%s (selector %s)", d.namespace, name, d.selector)
+	return h.Settings.Timeouts.Until(ctx, h.Settings.Timeouts.Eventually, what, func(ctx context.Context) (bool, string, error) {
+		pods, err := d.kube.CoreV1().Pods(d.namespace).List(ctx, metav1.ListOptions{LabelSelector: d.selector})
 		if err != nil {
 			return false, err.Error(), nil
 		}
@@ -114,14 +124,8 @@ func (h *Harness) deployGateway(ctx context.Context, admin *rest.Config, kube ku
 				return true, "", nil
 			}
 		}
-		return false, "no Pod; " + refusal(ctx, kube, dep.Namespace), nil
+		return false, "no Pod; " + refusal(ctx, d.kube, d.namespace), nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(h.log, "harness: applied %s; the API server admitted Pod %s/%s (it stays %s without nodes: the suite runs its container)\n",
-		dir, d.namespace, d.pod.GetName(), podPhase(d.pod))
-	return d, nil
 }
 
 // readTemplate takes what a kubelet needs of the gateway's container from the Pod template.

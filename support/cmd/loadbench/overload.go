@@ -294,36 +294,7 @@ func (b *bench) overload(ctx context.Context, rep *Report) error {
 	if st, err := procStatus(g.Pid()); err == nil {
 		o.RSSStartMiB = st.rssKiB / 1024
 	}
-	start := time.Now()
-	tally := &overloadTally{until: start.Add(dur), accepted: map[string]bool{}}
-	drainUntil := tally.until.Add(b.cfg.overload.drain)
-	var wg sync.WaitGroup
-	for w := range senders {
-		wg.Go(func() {
-			for i := 0; time.Now().Before(tally.until) && ctx.Err() == nil; i++ {
-				pod := fmt.Sprintf("ovl-%d-%d", w, i)
-				tally.mu.Lock()
-				tally.alerts++
-				tally.mu.Unlock()
-				for ctx.Err() == nil && time.Now().Before(drainUntil) {
-					out := post(ctx, client, g.URL(), b.h.Sender.Token, ns, pod)
-					tally.record(pod, out)
-					if out.final() {
-						break
-					}
-					wait := out.retryAfter
-					if wait <= 0 {
-						wait = time.Second
-					}
-					select {
-					case <-ctx.Done():
-					case <-time.After(wait):
-					}
-				}
-			}
-		})
-	}
-	wg.Wait()
+	tally := b.sendOverload(ctx, client, g.URL(), ns, senders, dur)
 	if st, err := procStatus(g.Pid()); err == nil {
 		o.PeakRSSMiB = st.hwmKiB / 1024
 	}
@@ -341,25 +312,73 @@ func (b *bench) overload(ctx context.Context, rep *Report) error {
 	o.Latency = summarize(tally.created)
 	o.DrainSeconds = max(0, tally.lastDone.Sub(tally.until).Seconds())
 
-	var list v1alpha1.RemediationRequestList
-	if err := b.h.Client.List(ctx, &list, ctrlclient.InNamespace(ns)); err != nil {
-		return fmt.Errorf("listing the RemediationRequests of the overload: %w", err)
-	}
-	pods := make([]string, 0, len(list.Items))
-	for _, rr := range list.Items {
-		pods = append(pods, rr.Spec.TargetResource.Name)
-	}
-	o.Accounting = account(tally.alerts, tally.accepted, pods)
-	// Thousands of objects left to the namespace controller would outlast the harness's wait for
-	// the CRD to go at its end: one collection delete removes them now.
-	if err := b.h.Client.DeleteAllOf(ctx, &v1alpha1.RemediationRequest{}, ctrlclient.InNamespace(ns)); err != nil {
-		say("  deleting the overload's RemediationRequests: %v", err)
+	if o.Accounting, err = b.accountOverload(ctx, ns, tally); err != nil {
+		return err
 	}
 	rep.Overload = o
 	for _, l := range o.lines() {
 		say("  %s", l)
 	}
 	return nil
+}
+
+// sendOverload runs senders senders against url for dur: each sends new alerts one after another, and
+// redelivers an alert that was refused after its Retry-After (1 s without one), as Alertmanager
+// would, until the drain period after dur ends.
+func (b *bench) sendOverload(ctx context.Context, client *http.Client, url, ns string, senders int, dur time.Duration) *overloadTally {
+	tally := &overloadTally{until: time.Now().Add(dur), accepted: map[string]bool{}}
+	drainUntil := tally.until.Add(b.cfg.overload.drain)
+	var wg sync.WaitGroup
+	for w := range senders {
+		wg.Go(func() {
+			for i := 0; time.Now().Before(tally.until) && ctx.Err() == nil; i++ {
+				pod := fmt.Sprintf("ovl-%d-%d", w, i)
+				tally.mu.Lock()
+				tally.alerts++
+				tally.mu.Unlock()
+				b.deliver(ctx, client, url, ns, pod, drainUntil, tally)
+			}
+		})
+	}
+	wg.Wait()
+	return tally
+}
+
+// deliver sends one alert until an answer is final or the drain period ends.
+func (b *bench) deliver(ctx context.Context, client *http.Client, url, ns, pod string, until time.Time, tally *overloadTally) {
+	for ctx.Err() == nil && time.Now().Before(until) {
+		out := post(ctx, client, url, b.h.Sender.Token, ns, pod)
+		tally.record(pod, out)
+		if out.final() {
+			return
+		}
+		wait := out.retryAfter
+		if wait <= 0 {
+			wait = time.Second
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
+}
+
+// accountOverload compares what the senders were told with what the cluster holds, then removes
+// the overload's objects: thousands left to the namespace controller would outlast the harness's
+// wait for the CRD to go at its end, so one collection delete removes them now.
+func (b *bench) accountOverload(ctx context.Context, ns string, tally *overloadTally) (Accounting, error) {
+	var list v1alpha1.RemediationRequestList
+	if err := b.h.Client.List(ctx, &list, ctrlclient.InNamespace(ns)); err != nil {
+		return Accounting{}, fmt.Errorf("listing the RemediationRequests of the overload: %w", err)
+	}
+	pods := make([]string, 0, len(list.Items))
+	for _, rr := range list.Items {
+		pods = append(pods, rr.Spec.TargetResource.Name)
+	}
+	if err := b.h.Client.DeleteAllOf(ctx, &v1alpha1.RemediationRequest{}, ctrlclient.InNamespace(ns)); err != nil {
+		fmt.Fprintf(os.Stderr, "loadbench:   deleting the overload's RemediationRequests: %v\n", err)
+	}
+	return account(tally.alerts, tally.accepted, pods), nil
 }
 
 // shedMetric reads gateway_requests_shed_total (all endpoints) with the scraper's token.
