@@ -49,7 +49,7 @@ func identityMay(ctx context.Context, may, verb, what string) error {
 	if r.namespaced {
 		attrs.Namespace = st.ns
 	}
-	id := st.h.Identity
+	id := st.run.GatewayIdentity()
 	sar, err := st.kube().AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{
 		Spec: authorizationv1.SubjectAccessReviewSpec{
 			User:               id.Username(),
@@ -153,10 +153,11 @@ func manifestPermissions(manifest string) (map[string]bool, error) {
 // and bound in the scenario's namespace only.
 func (st *scenario) tokenOf(ctx context.Context, who string) (string, error) {
 	if who == "the gateway's identity" {
-		if st.h.Identity.Token == "" {
+		token := st.run.GatewayIdentity().Token
+		if token == "" {
 			return "", fmt.Errorf("asking what the gateway may do needs its token, which the suite holds only for a gateway it launched")
 		}
-		return st.h.Identity.Token, nil
+		return token, nil
 	}
 	s, err := st.newSender(ctx, "rules-sender")
 	if err != nil {
@@ -171,7 +172,7 @@ func (st *scenario) tokenOf(ctx context.Context, who string) (string, error) {
 // heldPermissions asks the API server, as the holder of token, which resource permissions it has
 // in the scenario's namespace, leaving out the self reviews everyone has.
 func (st *scenario) heldPermissions(ctx context.Context, who, token string) (map[string]bool, error) {
-	cs, err := kubernetes.NewForConfig(st.h.AsToken(token))
+	cs, err := kubernetes.NewForConfig(st.run.AsToken(token))
 	if err != nil {
 		return nil, err
 	}

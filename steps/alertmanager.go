@@ -3,9 +3,9 @@ package steps
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
+	"maps"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cucumber/godog"
@@ -32,11 +32,59 @@ func registerAlertmanagerSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the gateway is killed and restarts between two notifications$`, killGateway)
 }
 
-// am is the scenario's Alertmanager and what it was told.
+// am is the scenario's Alertmanager and what it was told. The replacement steps fire alerts
+// through it from a goroutine of their own, hence the lock.
 type am struct {
 	*alertmanager.Alertmanager
 	groupInterval time.Duration
-	fired         map[string]alertmanager.Alert // by alertname, for resolving
+
+	mu    sync.Mutex
+	fired map[string]alertmanager.Alert // by alertname, for resolving
+}
+
+// record remembers alerts as fired.
+func (m *am) record(alerts []alertmanager.Alert) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, a := range alerts {
+		m.fired[a.Labels["alertname"]] = a
+	}
+}
+
+// firedAlert is the alert fired under name, if any.
+func (m *am) firedAlert(name string) (alertmanager.Alert, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a, ok := m.fired[name]
+	return a, ok
+}
+
+// allFired is every alert fired, by alertname.
+func (m *am) allFired() map[string]alertmanager.Alert {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return maps.Clone(m.fired)
+}
+
+func (s *senders) hasAlertmanager() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.am != nil
+}
+
+func (s *senders) setAlertmanager(m *am) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.am = m
+}
+
+func (s *senders) alertmanager() (*am, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.am == nil {
+		return nil, fmt.Errorf("the scenario has no Alertmanager: 'Given an Alertmanager that sends to the gateway' must come first")
+	}
+	return s.am, nil
 }
 
 func startAlertmanager(ctx context.Context, resolved string) error {
@@ -48,71 +96,34 @@ func startAlertmanagerInterval(ctx context.Context, seconds int) error {
 }
 
 // startAM starts the scenario's Alertmanager, grouping by namespace (so that the scenario's
-// alerts of one push are one notification), with the scenario's sender token in a file, as a
-// deployment mounts it (http_config.authorization.credentials_file), and the gateway's CA.
+// alerts of one push are one notification), sending to the scenario's gateway with the
+// scenario's sender token, which the run gives it in a file, as a deployment mounts it.
 func (st *scenario) startAM(ctx context.Context, sendResolved bool, groupInterval time.Duration) error {
-	if st.am != nil {
+	if st.senders.hasAlertmanager() {
 		return fmt.Errorf("the scenario already has an Alertmanager")
 	}
-	if st.h.AlertmanagerBinary == "" {
-		return fmt.Errorf("the harness built no Alertmanager")
-	}
-	dir, err := os.MkdirTemp("", "e2e-alertmanager-")
-	if err != nil {
-		return fmt.Errorf("the Alertmanager's work directory: %w", err)
-	}
-	st.undo.Push("the Alertmanager's work directory", func(context.Context) error { return os.RemoveAll(dir) })
 	auth, none := st.authorization(sentRequest{})
 	token, ok := strings.CutPrefix(auth, "Bearer ")
 	if none || !ok {
 		return fmt.Errorf("Alertmanager sends a bearer token from a file; the scenario's sender has none")
 	}
-	tokenFile := filepath.Join(dir, "token")
-	if err := os.WriteFile(tokenFile, []byte(token), 0o600); err != nil {
-		return fmt.Errorf("writing the sender's token for Alertmanager: %w", err)
-	}
-	// The gateway serves HTTPS: Alertmanager verifies it with the CA of its certificate, from a
-	// file as a deployment mounts it (http_config.tls_config.ca_file); none for a deployed gateway
-	// without E2E_GATEWAY_CA, whose certificate the system's roots verify.
-	caFile := ""
-	if ca := st.h.GatewayCA(); len(ca) > 0 {
-		caFile = filepath.Join(dir, "gateway-ca.crt")
-		if err := os.WriteFile(caFile, ca, 0o644); err != nil {
-			return fmt.Errorf("writing the gateway's CA for Alertmanager: %w", err)
-		}
-	}
 	if groupInterval == 0 {
 		groupInterval = time.Second
 	}
-	a, err := alertmanager.Start(ctx, alertmanager.Options{
-		Binary:          st.h.AlertmanagerBinary,
-		ReceiverURL:     st.gw.URL() + alertPath,
-		BearerTokenFile: tokenFile,
-		CAFile:          caFile,
-		GroupBy:         []string{"namespace"},
-		GroupInterval:   groupInterval,
-		SendResolved:    sendResolved,
-		WorkDir:         dir,
-		Bounds:          st.bounds(),
-	})
+	a, err := st.run.StartAlertmanager(ctx, token, alertmanager.Options{
+		ReceiverURL:   st.gw.URL() + alertPath,
+		GroupBy:       []string{"namespace"},
+		GroupInterval: groupInterval,
+		SendResolved:  sendResolved,
+	}, &st.undo)
 	if err != nil {
 		return err
 	}
-	st.undo.Push("the Alertmanager", func(context.Context) error { return a.Stop() })
-	st.mu.Lock()
-	st.am = &am{Alertmanager: a, groupInterval: groupInterval, fired: map[string]alertmanager.Alert{}}
-	st.mu.Unlock()
+	st.senders.setAlertmanager(&am{Alertmanager: a, groupInterval: groupInterval, fired: map[string]alertmanager.Alert{}})
 	return nil
 }
 
-func (st *scenario) alertmanager() (*am, error) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if st.am == nil {
-		return nil, fmt.Errorf("the scenario has no Alertmanager: 'Given an Alertmanager that sends to the gateway' must come first")
-	}
-	return st.am, nil
-}
+func (st *scenario) alertmanager() (*am, error) { return st.senders.alertmanager() }
 
 // toAMAlert is the alert as Prometheus posts it: the labels the suite's webhooks carry, starting
 // now (so that Alertmanager's group wait, not its catch-up, decides the first notification).
@@ -138,13 +149,10 @@ func (st *scenario) fire(ctx context.Context, alerts []alert) error {
 	}
 	now := time.Now()
 	var push []alertmanager.Alert
-	st.mu.Lock()
 	for _, a := range alerts {
-		p := toAMAlert(a, now)
-		m.fired[a.name] = p
-		push = append(push, p)
+		push = append(push, toAMAlert(a, now))
 	}
-	st.mu.Unlock()
+	m.record(push)
 	return m.Push(ctx, push)
 }
 
@@ -172,9 +180,7 @@ func resolveThrough(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	st.mu.Lock()
-	a, ok := m.fired[name]
-	st.mu.Unlock()
+	a, ok := m.firedAlert(name)
 	if !ok {
 		return fmt.Errorf("%q was not fired through the Alertmanager, so it cannot be resolved", name)
 	}
@@ -262,12 +268,7 @@ func storedExactlyOnce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	st.mu.Lock()
-	fired := make(map[string]alertmanager.Alert, len(m.fired))
-	for k, v := range m.fired {
-		fired[k] = v
-	}
-	st.mu.Unlock()
+	fired := m.allFired()
 	return st.bounds().Await(ctx, fmt.Sprintf("each of the %d alerts fired through Alertmanager to be stored once", len(fired)), func(ctx context.Context) (bool, string, error) {
 		items, err := st.list(ctx, st.ns)
 		if err != nil {

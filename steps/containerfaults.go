@@ -23,36 +23,34 @@ func registerContainerFaultSteps(sc *godog.ScenarioContext) {
 
 func ownControlPlane(ctx context.Context) error {
 	st := state(ctx)
-	if st.ownGW || st.am != nil {
+	if st.placement.ownGateway() || st.senders.hasAlertmanager() {
 		return fmt.Errorf("a control plane of the scenario's own must be the scenario's first step")
 	}
-	d, err := st.h.StartDedicated(ctx, st.ns, drains)
+	cp, err := st.run.StartControlPlane(ctx, st.ns, drains)
 	if err != nil {
 		return err
 	}
 	st.undo.Push("the scenario's own control plane", func(ctx context.Context) error {
-		err := d.Stop(ctx)
-		st.mu.Lock()
-		st.cluster, st.on = nil, runCluster(st.h) // what remains to undo is on the run's cluster
-		st.mu.Unlock()
+		err := cp.stop(ctx)
+		st.placement.leave(st.run.Cluster()) // what remains to undo is on the run's cluster
 		return err
 	})
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: st.ns}}
-	if _, err := d.Kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+	if _, err := cp.on.kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("creating the scenario's namespace on its own control plane: %w", err)
 	}
-	st.mu.Lock()
-	st.cluster, st.on, st.gw, st.ownGW = d, dedicatedCluster(d), launched{g: d.Gateway, client: st.h.HTTPClient()}, true
-	st.mu.Unlock()
+	st.gw = cp.gw
+	st.placement.dedicate(cp)
 	return nil
 }
 
 func apiServerFault(ctx context.Context, fault string) error {
 	st := state(ctx)
-	if st.cluster == nil {
+	cp := st.placement.controlPlane()
+	if cp == nil {
 		return fmt.Errorf("faults of the API server itself need 'Given a gateway with a control plane of its own, in a container' first")
 	}
-	c := st.cluster.Cluster
+	c := cp.apiServer
 	act := map[string]func(context.Context) (cluster.FaultEvidence, error){
 		"freezes":                c.Freeze,
 		"thaws":                  c.Thaw,
@@ -64,8 +62,6 @@ func apiServerFault(ctx context.Context, fault string) error {
 	if err != nil {
 		return fmt.Errorf("the API server %s: the fault did not take effect: %w", fault, err)
 	}
-	st.mu.Lock()
-	st.containerFaults = append(st.containerFaults, ev.String())
-	st.mu.Unlock()
+	st.faults.addContainerFault(ev.String())
 	return nil
 }

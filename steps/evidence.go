@@ -34,17 +34,15 @@ func attachEvidence(ctx context.Context, st *scenario) context.Context {
 		atts = append(atts, text("remediationrequests-"+ns+".yaml", st.objectsYAML(bg, ns)))
 		atts = append(atts, text("events-"+ns+".yaml", st.eventsYAML(bg, ns)))
 	}
-	st.mu.Lock()
-	if st.soakLog != "" {
-		atts = append(atts, text("soak.log", st.soakLog))
+	for _, log := range []struct{ name, body string }{
+		{"soak.log", st.soak.logText()},
+		{"overload-redeliveries.log", st.faults.overloadLog()},
+		{"control-plane-container-faults.log", st.faults.containerFaultLog()},
+	} {
+		if log.body != "" {
+			atts = append(atts, text(log.name, log.body))
+		}
 	}
-	if len(st.overloads) > 0 {
-		atts = append(atts, text("overload-redeliveries.log", strings.Join(st.overloads, "\n")))
-	}
-	if len(st.containerFaults) > 0 {
-		atts = append(atts, text("control-plane-container-faults.log", strings.Join(st.containerFaults, "\n")))
-	}
-	st.mu.Unlock()
 	if f, err := st.gw.Faults(); err == nil {
 		atts = append(atts, text("fault-proxy-requests.log", faultproxy.FormatRecords(f.Requests(st.ns))))
 	}

@@ -30,14 +30,12 @@ func senderInFallback(ctx context.Context) error {
 		return err
 	}
 	keep := s.binding // revoke acts on the binding in the scenario's namespace
-	fallback := st.h.Settings.FallbackNamespace
+	fallback := st.run.FallbackNamespace()
 	if err := st.bind(ctx, s, fallback); err != nil {
 		return err
 	}
 	name := s.name + "-sends"
-	st.mu.Lock()
 	s.binding = keep
-	st.mu.Unlock()
 	st.undo.Push("the sender's binding in the fallback namespace", func(ctx context.Context) error {
 		err := st.kube().RbacV1().RoleBindings(fallback).Delete(ctx, name, metav1.DeleteOptions{})
 		if isNotFound(err) {
@@ -66,7 +64,7 @@ func sendNodeAlertLabelled(ctx context.Context, name, severity, node string) err
 // scenario.
 func nothingInFallback(ctx context.Context) error {
 	st := state(ctx)
-	items, err := st.list(ctx, st.h.Settings.FallbackNamespace)
+	items, err := st.list(ctx, st.run.FallbackNamespace())
 	if err != nil {
 		return err
 	}

@@ -2,9 +2,11 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cucumber/godog"
@@ -33,6 +35,104 @@ func registerFaultSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the gateway did not try again$`, didNotRetry)
 	sc.Step(`^the gateway made no change to the cluster$`, noChange)
 }
+
+// faultLog is the scenario's part of the fault steps: the rules it injected, the 503s of an
+// overloaded API that the suite redelivered for it (see send), and the evidence of the faults of
+// its own control plane's container. Senders in goroutines add to it, hence the lock.
+type faultLog struct {
+	mu              sync.Mutex
+	rules           []*faultproxy.RuleHandle
+	overloads       []string
+	containerFaults []string
+}
+
+func (f *faultLog) addRule(h *faultproxy.RuleHandle) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rules = append(f.rules, h)
+}
+
+// lastRule is the fault that "the fault" refers to.
+func (f *faultLog) lastRule() (*faultproxy.RuleHandle, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.rules) == 0 {
+		return nil, errors.New("the scenario injected no fault: a step about 'the fault' needs a fault step before it")
+	}
+	return f.rules[len(f.rules)-1], nil
+}
+
+func (f *faultLog) allRules() []*faultproxy.RuleHandle {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]*faultproxy.RuleHandle(nil), f.rules...)
+}
+
+// injected reports whether the scenario injected any fault.
+func (f *faultLog) injected() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.rules) > 0
+}
+
+// allFired is the safety net under every fault step: a fault that never met the gateway means
+// the scenario proved nothing about it, so the scenario fails.
+func (f *faultLog) allFired() error {
+	var errs []error
+	for _, r := range f.allRules() {
+		if r.Count() == 0 {
+			errs = append(errs, fmt.Errorf("the fault %q never fired: the scenario did not exercise what it claims", r.Name()))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (f *faultLog) addOverload(note string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.overloads = append(f.overloads, note)
+}
+
+// overloadLog lists the 503s of an overloaded API that the suite redelivered, one per line.
+func (f *faultLog) overloadLog() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return strings.Join(f.overloads, "\n")
+}
+
+func (f *faultLog) addContainerFault(evidence string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.containerFaults = append(f.containerFaults, evidence)
+}
+
+// containerFaultLog lists the evidence of the control plane container's faults, one per line.
+func (f *faultLog) containerFaultLog() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return strings.Join(f.containerFaults, "\n")
+}
+
+// proxy is the fault proxy on this scenario's gateway's path to the API server.
+func (st *scenario) proxy() (faultDriver, error) { return st.gw.Faults() }
+
+// addRule injects a fault, registers its removal, and makes it the one "the fault" refers to.
+func (st *scenario) addRule(r faultproxy.Rule) (*faultproxy.RuleHandle, error) {
+	p, err := st.proxy()
+	if err != nil {
+		return nil, err
+	}
+	h, err := p.AddRule(r)
+	if err != nil {
+		return nil, err
+	}
+	st.undo.Push("the fault "+h.Name(), func(context.Context) error { h.Remove(); return nil })
+	st.faults.addRule(h)
+	return h, nil
+}
+
+// lastRule is the fault that "the fault" refers to.
+func (st *scenario) lastRule() (*faultproxy.RuleHandle, error) { return st.faults.lastRule() }
 
 // match turns an operation of the Gherkin into the proxy's match. Remediation requests are
 // scoped to the scenario's namespace; access reviews are cluster-scoped, so a scenario that fails
@@ -75,7 +175,7 @@ func (st *scenario) inject(r faultproxy.Rule) error {
 	if err := r.Validate(); err != nil {
 		return err
 	}
-	if r.Match.Namespace == "" && !st.ownGW {
+	if r.Match.Namespace == "" && !st.placement.ownGateway() {
 		return fmt.Errorf("the fault %q is not scoped to the scenario's namespace, so it would disturb other scenarios on the shared gateway: start with 'Given a dedicated gateway with its own path to the Kubernetes API'", r.Match)
 	}
 	_, err := st.addRule(r)
@@ -129,9 +229,7 @@ func delayAll(ctx context.Context, n int, unit string) error {
 
 func recovers(ctx context.Context) error {
 	st := state(ctx)
-	st.mu.Lock()
-	rules := append([]*faultproxy.RuleHandle(nil), st.rules...)
-	st.mu.Unlock()
+	rules := st.faults.allRules()
 	if len(rules) == 0 {
 		return fmt.Errorf("the API cannot recover: no fault was injected")
 	}

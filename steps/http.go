@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -25,6 +26,81 @@ type sentRequest struct {
 	// bearer token, noAuthorization sends none at all.
 	authorization   string
 	noAuthorization bool
+}
+
+// exchange is the scenario's part of the sending steps: what it sent and what the gateway
+// answered. Senders in goroutines (bursts, a signal sent without waiting, a stream) add to it,
+// hence the lock.
+type exchange struct {
+	mu        sync.Mutex
+	requests  int          // how many request ids were given out
+	responses []*response  // every answer, in order
+	last      *sentRequest // what "the same notification again" resends
+	inflight  chan *response
+}
+
+// record keeps an answer and the request it answered.
+func (e *exchange) record(req sentRequest, resp *response) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.responses = append(e.responses, resp)
+	e.last = &req
+}
+
+// recordAll keeps answers whose requests are not for sending again (a burst's).
+func (e *exchange) recordAll(resps []*response) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.responses = append(e.responses, resps...)
+}
+
+// nextID counts a request and returns its number.
+func (e *exchange) nextID() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.requests++
+	return e.requests
+}
+
+// lastSent is the request "the same notification again" refers to.
+func (e *exchange) lastSent() (sentRequest, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.last == nil {
+		return sentRequest{}, fmt.Errorf("nothing was sent before, so nothing can be sent again")
+	}
+	return *e.last, nil
+}
+
+// lastResponse is the answer that "the gateway answers" refers to.
+func (e *exchange) lastResponse() (*response, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.responses) == 0 {
+		return nil, fmt.Errorf("the gateway has not been sent anything in this scenario yet")
+	}
+	return e.responses[len(e.responses)-1], nil
+}
+
+func (e *exchange) allResponses() []*response {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]*response(nil), e.responses...)
+}
+
+// awaitAnswer makes the channel on which the answer to a signal sent without waiting arrives.
+func (e *exchange) awaitAnswer() chan *response {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.inflight = make(chan *response, 1)
+	return e.inflight
+}
+
+// inflightAnswer is that channel; nil when nothing was sent without waiting.
+func (e *exchange) inflightAnswer() chan *response {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.inflight
 }
 
 // response is one answer of the gateway, parsed as far as it goes.
@@ -99,18 +175,13 @@ func (st *scenario) send(ctx context.Context, req sentRequest) (*response, error
 		}
 		resp.firstSentAt = first
 		if redelivery == maxOverloadRedeliveries || !st.redeliversOnOverload(resp) {
-			st.mu.Lock()
-			st.responses = append(st.responses, resp)
-			st.last = &req
-			st.mu.Unlock()
+			st.exchange.record(req, resp)
 			return resp, nil
 		}
 		wait, _ := strconv.Atoi(resp.header.Get("Retry-After"))
 		note := fmt.Sprintf("%s request %s: %s; redelivered after %ds", resp.at.Format("15:04:05.000"), resp.requestID, resp, wait)
 		fmt.Printf("e2e: scenario %q: the API was slower than the gateway's bounds: %s\n", st.name, note)
-		st.mu.Lock()
-		st.overloads = append(st.overloads, note)
-		st.mu.Unlock()
+		st.faults.addOverload(note)
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("waiting %ds to redeliver after a 503: %w", wait, ctx.Err())
@@ -132,9 +203,7 @@ func (st *scenario) redeliversOnOverload(resp *response) bool {
 	default:
 		return false
 	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return len(st.rules) == 0 && !st.ownGW && st.cluster == nil
+	return !st.faults.injected() && !st.placement.ownGateway() && !st.placement.ownControlPlane()
 }
 
 // sendOnce posts one request. The request id carries the scenario's namespace, so that the
@@ -172,10 +241,7 @@ func (st *scenario) sendOnce(ctx context.Context, req sentRequest) (*response, e
 // nextRequestID is the X-Request-ID of the scenario's next request: it carries the scenario's
 // namespace, so that the gateway's log lines for it can be attached when the scenario fails.
 func (st *scenario) nextRequestID() string {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	st.requests++
-	return fmt.Sprintf("%s-%d", st.ns, st.requests)
+	return fmt.Sprintf("%s-%d", st.ns, st.exchange.nextID())
 }
 
 // read takes the answer's status, headers and body, and parses a problem or a result list.
@@ -200,17 +266,6 @@ func jsonRequest(path string, body []byte) sentRequest {
 }
 
 // lastResponse is the answer that "the gateway answers" refers to.
-func (st *scenario) lastResponse() (*response, error) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if len(st.responses) == 0 {
-		return nil, fmt.Errorf("the gateway has not been sent anything in this scenario yet")
-	}
-	return st.responses[len(st.responses)-1], nil
-}
+func (st *scenario) lastResponse() (*response, error) { return st.exchange.lastResponse() }
 
-func (st *scenario) allResponses() []*response {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return append([]*response(nil), st.responses...)
-}
+func (st *scenario) allResponses() []*response { return st.exchange.allResponses() }

@@ -48,7 +48,7 @@ func (st *scenario) scrapeOnce(ctx context.Context) (families map[string]*dto.Me
 		return nil, nil, err
 	}
 	id := st.nextRequestID()
-	req.Header.Set("Authorization", "Bearer "+st.h.Scraper.Token)
+	req.Header.Set("Authorization", "Bearer "+st.run.ScraperToken())
 	req.Header.Set("X-Request-ID", id)
 	hresp, err := st.gw.HTTPClient().Do(req)
 	if err != nil {
@@ -147,13 +147,14 @@ func metricsShowWhileInFlight(ctx context.Context, table *godog.Table) error {
 	if _, err := st.dedicated(); err != nil {
 		return fmt.Errorf("exact metric values need a gateway no other scenario uses: %w", err)
 	}
-	if st.inflight == nil {
+	inflight := st.exchange.inflightAnswer()
+	if inflight == nil {
 		return fmt.Errorf("no alert is in flight: send one 'without waiting for the answer' first")
 	}
 	answered := func() *response {
 		select {
-		case resp := <-st.inflight:
-			st.inflight <- resp // kept for the step that checks the answer
+		case resp := <-inflight:
+			inflight <- resp // kept for the step that checks the answer
 			return resp
 		default:
 			return nil

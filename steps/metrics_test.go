@@ -10,10 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubernaut/gateway-contract/support/gatewayproc"
-	"github.com/kubernaut/gateway-contract/support/harness"
 	"github.com/kubernaut/gateway-contract/support/poll"
-	"github.com/kubernaut/gateway-contract/support/settings"
 )
 
 // The scraper tries /metrics again only after a 503 auth-unavailable in the contract's form, as
@@ -63,9 +60,9 @@ func TestScrapeRetriesOnlyAWellFormedAuthUnavailable(t *testing.T) {
 			b := poll.Defaults()
 			b.Request, b.Interval = 300*time.Millisecond, 10*time.Millisecond
 			st := &scenario{
-				ns: "e2e-test-ns",
-				gw: deployed{url: srv.URL},
-				h:  &harness.Harness{Settings: settings.Settings{Timeouts: b}, Ready: harness.Ready{Scraper: &gatewayproc.Identity{Token: "scraper-token"}}},
+				ns:  "e2e-test-ns",
+				gw:  deployed{url: srv.URL},
+				run: fakeRun{bounds: b, scraper: "scraper-token"},
 			}
 			families, err := st.scrape(context.Background())
 			switch {

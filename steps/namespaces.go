@@ -74,7 +74,7 @@ func namespaceRemoved(ctx context.Context) error {
 
 func namespaceRecreated(ctx context.Context) error {
 	st := state(ctx)
-	return st.h.CreateNamespace(ctx, st.ns, st.feature, st.name)
+	return st.run.CreateNamespace(ctx, st.ns, st.feature, st.name)
 }
 
 func itComesFromThisNamespace(ctx context.Context) error {

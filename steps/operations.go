@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/cucumber/godog"
+	"k8s.io/client-go/kubernetes"
+	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubernaut/gateway-contract/support/gatewayconf"
 )
@@ -75,21 +78,81 @@ func dedicatedGatewayPatientDrain(ctx context.Context, deadline, callTimeout, sh
 		func(c *gatewayconf.Config) { c.ShutdownTimeout = time.Duration(shutdownTimeout) * time.Second })
 }
 
+// placement is the scenario's part of the steps that give it a gateway of its own (here) or a
+// control plane of its own (containerfaults.go): whether it has them, and the cluster its
+// gateway writes to. The undo of a control plane of its own puts the run's cluster back while a
+// signal sent without waiting may still be reading it, hence the lock.
+type placement struct {
+	mu      sync.Mutex
+	on      clusterView   // the cluster the scenario's gateway writes to
+	ownGW   bool          // the scenario's gateway is a dedicated one, which it stops
+	cluster *controlPlane // a control plane of the scenario's own, when it has one
+}
+
+func (p *placement) ownGateway() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ownGW
+}
+
+func (p *placement) ownControlPlane() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cluster != nil
+}
+
+// controlPlane is the scenario's own control plane; nil when it has none.
+func (p *placement) controlPlane() *controlPlane {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cluster
+}
+
+// dedicate records that the scenario's gateway is its own, on cp when that is not nil.
+func (p *placement) dedicate(cp *controlPlane) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ownGW = true
+	if cp != nil {
+		p.cluster, p.on = cp, cp.on
+	}
+}
+
+// leave puts back the run's cluster once the control plane of the scenario's own is gone.
+func (p *placement) leave(run clusterView) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cluster, p.on = nil, run
+}
+
+func (p *placement) view() clusterView {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.on
+}
+
+// kube and client reach the cluster the scenario's gateway writes to: the run's, or the
+// scenario's own control plane.
+func (st *scenario) kube() kubernetes.Interface { return st.placement.view().kube }
+
+func (st *scenario) client() ctrlclient.Client { return st.placement.view().client }
+
 func (st *scenario) startDedicated(ctx context.Context, premises ...gatewayconf.Premise) error {
-	if st.am != nil {
+	if st.senders.hasAlertmanager() {
 		return fmt.Errorf("the dedicated gateway must come before the Alertmanager, which sends to the gateway it found")
 	}
-	gw, err := st.h.StartGateway(ctx, st.ns, append([]gatewayconf.Premise{drains}, premises...)...)
+	gw, stop, err := st.run.StartGateway(ctx, st.ns, append([]gatewayconf.Premise{drains}, premises...)...)
 	if err != nil {
 		return err
 	}
-	st.undo.Push("the dedicated gateway", func(context.Context) error { return gw.Stop() })
-	st.gw, st.ownGW = launched{g: gw, client: st.h.HTTPClient()}, true
+	st.undo.Push("the dedicated gateway", func(context.Context) error { return stop() })
+	st.gw = gw
+	st.placement.dedicate(nil)
 	return nil
 }
 
 func (st *scenario) dedicated() (gatewayDriver, error) {
-	if !st.ownGW {
+	if !st.placement.ownGateway() {
 		return nil, fmt.Errorf("this step disturbs the gateway: the scenario must start with 'Given a dedicated gateway with its own path to the Kubernetes API'")
 	}
 	return st.gw, nil
@@ -198,7 +261,7 @@ func stopWhileInFlight(ctx context.Context) (context.Context, error) {
 	if err != nil {
 		return ctx, err
 	}
-	if st.inflight == nil {
+	if st.exchange.inflightAnswer() == nil {
 		return ctx, fmt.Errorf("no alert is in flight: send one 'without waiting for the answer' first")
 	}
 	r, err := st.lastRule()
@@ -235,7 +298,7 @@ func notReadyWhileStopping(ctx context.Context) error {
 func inflightAnswered(ctx context.Context, code int) error {
 	st := state(ctx)
 	select {
-	case resp := <-st.inflight:
+	case resp := <-st.exchange.inflightAnswer():
 		if resp.code != code {
 			return fmt.Errorf("expected the alert in flight to be answered %d, got %s", code, resp)
 		}

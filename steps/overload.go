@@ -91,11 +91,11 @@ func sendBurst(ctx context.Context, n int, during func(answers <-chan *response)
 			return ctx, fmt.Errorf("alert %d of the burst: %w", i+1, err)
 		}
 	}
-	st.mu.Lock()
-	for _, b := range alerts {
-		st.responses = append(st.responses, b.first)
+	firsts := make([]*response, len(alerts))
+	for i, b := range alerts {
+		firsts[i] = b.first
 	}
-	st.mu.Unlock()
+	st.exchange.recordAll(firsts)
 	return context.WithValue(ctx, burstKey{}, alerts), nil
 }
 

@@ -99,7 +99,7 @@ func (st *scenario) find(ctx context.Context, ns, name, kind, target string) ([]
 // the fallback namespace.
 func (st *scenario) signalNamespace(kind string) string {
 	if clusterScoped(kind) {
-		return st.h.Settings.FallbackNamespace
+		return st.run.FallbackNamespace()
 	}
 	return st.ns
 }
@@ -133,7 +133,7 @@ func rrInThisNamespace(ctx context.Context, name, kind, target string) error {
 
 func rrInFallback(ctx context.Context, name, kind, target string) error {
 	st := state(ctx)
-	found, err := st.find(ctx, st.h.Settings.FallbackNamespace, name, kind, target)
+	found, err := st.find(ctx, st.run.FallbackNamespace(), name, kind, target)
 	if err != nil {
 		return err
 	}

@@ -165,7 +165,7 @@ func responseReports(ctx context.Context, text string) error {
 	}
 	wantNS := ""
 	if rest, ok := strings.CutSuffix(text, " in the fallback namespace"); ok {
-		text, wantNS = rest, st.h.Settings.FallbackNamespace
+		text, wantNS = rest, st.run.FallbackNamespace()
 	}
 	want := map[string]int{}
 	for _, part := range strings.Split(text, " and ") {

@@ -38,7 +38,7 @@ func TestAFaultThatNeverFiresFailsTheScenario(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer p.Close()
-			st := &scenario{h: &harness.Harness{}, gw: launched{g: &harness.Gateway{Proxy: p}}, ns: "ns1"}
+			st := &scenario{run: fakeRun{}, gw: launched{g: &harness.Gateway{Proxy: p}}, ns: "ns1"}
 			ctx := context.WithValue(context.Background(), ctxKey{}, st)
 			if err := failNext(ctx, 1, "create a remediation request", "status 503"); err != nil {
 				t.Fatal(err)
@@ -53,12 +53,12 @@ func TestAFaultThatNeverFiresFailsTheScenario(t *testing.T) {
 				}
 				resp.Body.Close()
 			}
-			err = st.faultsFired()
+			err = st.faults.allFired()
 			if tc.wantErr == "" && err != nil {
-				t.Fatalf("faultsFired() = %v, want nil", err)
+				t.Fatalf("allFired() = %v, want nil", err)
 			}
 			if tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
-				t.Fatalf("faultsFired() = %v, want an error containing %q", err, tc.wantErr)
+				t.Fatalf("allFired() = %v, want an error containing %q", err, tc.wantErr)
 			}
 		})
 	}
@@ -103,9 +103,9 @@ func TestRedeliversOnOverloadOnlyWhereTheScenarioCausedNothing(t *testing.T) {
 		{name: "API slow, nothing injected", resp: answer(503, "kubernetes-unavailable"), want: true},
 		{name: "access review slow, nothing injected", resp: answer(503, "auth-unavailable"), want: true},
 		{name: "gateway overloaded, nothing injected", resp: answer(503, "overloaded"), want: true},
-		{name: "a fault rule in play", resp: answer(503, "kubernetes-unavailable"), st: &scenario{rules: []*faultproxy.RuleHandle{nil}}},
-		{name: "a dedicated gateway", resp: answer(503, "kubernetes-unavailable"), st: &scenario{ownGW: true}},
-		{name: "a control plane of its own", resp: answer(503, "kubernetes-unavailable"), st: &scenario{cluster: &harness.Dedicated{}}},
+		{name: "a fault rule in play", resp: answer(503, "kubernetes-unavailable"), st: &scenario{faults: faultLog{rules: []*faultproxy.RuleHandle{nil}}}},
+		{name: "a dedicated gateway", resp: answer(503, "kubernetes-unavailable"), st: &scenario{placement: placement{ownGW: true}}},
+		{name: "a control plane of its own", resp: answer(503, "kubernetes-unavailable"), st: &scenario{placement: placement{cluster: &controlPlane{}}}},
 		{name: "not a 503", resp: answer(500, "kubernetes-error")},
 		{name: "no Retry-After", resp: func() *response { r := answer(503, "kubernetes-unavailable"); r.header.Del("Retry-After"); return r }()},
 	}
@@ -115,7 +115,7 @@ func TestRedeliversOnOverloadOnlyWhereTheScenarioCausedNothing(t *testing.T) {
 			if st == nil {
 				st = &scenario{}
 			}
-			st.h = &harness.Harness{}
+			st.run = fakeRun{}
 			st.gw = deployed{config: gatewayconf.Config{UnavailableRetryAfter: time.Second}}
 			if got := st.redeliversOnOverload(tc.resp); got != tc.want {
 				t.Errorf("redeliversOnOverload() = %t, want %t", got, tc.want)

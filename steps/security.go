@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cucumber/godog"
@@ -34,6 +35,81 @@ func registerSecuritySteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the gateway's metrics are read (without a token|with the sender's token|with the scraper's token)$`, readMetricsAs)
 	sc.Step(`^the metrics are served$`, metricsServed)
 	registerTransportSteps(sc)
+}
+
+// senders is the scenario's part of the steps about who sends (here, fallbackauth.go) and of
+// its Alertmanager (alertmanager.go): its own sender, the first it made, when it revoked one, and
+// the Alertmanager. Senders in goroutines ask it for their credentials, hence the lock.
+type senders struct {
+	mu          sync.Mutex
+	sender      *sender   // who sends the scenario's signals; nil: the suite's default sender
+	firstSender *sender   // the sender the scenario made first, for "the first sender"
+	revokedAt   time.Time // when the scenario revoked its sender's permission
+	am          *am       // the scenario's own Alertmanager, when it has one
+}
+
+func (s *senders) use(snd *sender) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sender = snd
+}
+
+// current is the scenario's own sender; nil for the suite's default.
+func (s *senders) current() *sender {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sender
+}
+
+// useFirst makes snd the sender and remembers it as "the first sender".
+func (s *senders) useFirst(snd *sender) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sender, s.firstSender = snd, snd
+}
+
+// named is the sender the Gherkin names: "the first sender", or the current one.
+func (s *senders) named(which string) *sender {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if which == "the first sender" {
+		return s.firstSender
+	}
+	return s.sender
+}
+
+func (s *senders) revoked(at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.revokedAt = at
+}
+
+func (s *senders) revokedSince() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.revokedAt
+}
+
+// authorization is the Authorization header a request carries (none: no header at all): the
+// request's own, else the scenario's sender's, else the suite's default sender's bearer token
+// (a ServiceAccount bound cluster-wide to kubernaut-signal-sender).
+func (st *scenario) authorization(req sentRequest) (header string, none bool) {
+	switch {
+	case req.noAuthorization:
+		return "", true
+	case req.authorization != "":
+		return req.authorization, false
+	}
+	switch s := st.senders.current(); {
+	case s == nil:
+		return "Bearer " + st.placement.view().senderToken, false
+	case s.none:
+		return "", true
+	case s.header != "":
+		return s.header, false
+	default:
+		return "Bearer " + s.token, false
+	}
 }
 
 // sender is a ServiceAccount of the scenario that sends signals, or a broken credential.
@@ -101,11 +177,7 @@ func (st *scenario) bind(ctx context.Context, s *sender, ns string) error {
 	})
 }
 
-func (st *scenario) useSender(s *sender) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	st.sender = s
-}
+func (st *scenario) useSender(s *sender) { st.senders.use(s) }
 
 func presents(ctx context.Context, what string) error {
 	st := state(ctx)
@@ -163,10 +235,7 @@ func senderInThisNamespace(ctx context.Context) error {
 	if err := st.bind(ctx, s, st.ns); err != nil {
 		return err
 	}
-	st.useSender(s)
-	st.mu.Lock()
-	st.firstSender = s
-	st.mu.Unlock()
+	st.senders.useFirst(s)
 	return nil
 }
 
@@ -184,12 +253,11 @@ func anotherSenderInThisNamespace(ctx context.Context) error {
 }
 
 func (st *scenario) currentSender() (*sender, error) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if st.sender == nil || st.sender.token == "" {
+	s := st.senders.current()
+	if s == nil || s.token == "" {
 		return nil, fmt.Errorf("the scenario has no sender of its own: a step such as 'a sender allowed to raise signals only in this namespace' must come first")
 	}
-	return st.sender, nil
+	return s, nil
 }
 
 func revoke(ctx context.Context) error {
@@ -202,9 +270,7 @@ func revoke(ctx context.Context) error {
 	if err := st.kube().RbacV1().RoleBindings(ns).Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
 		return fmt.Errorf("revoking the sender's RoleBinding %s: %w", s.binding, err)
 	}
-	st.mu.Lock()
-	st.revokedAt = time.Now()
-	st.mu.Unlock()
+	st.senders.revoked(time.Now())
 	return nil
 }
 
@@ -216,13 +282,11 @@ func revoke(ctx context.Context) error {
 // machine). Anything else fails at once.
 func refusedWithinCacheLifetime(ctx context.Context) error {
 	st := state(ctx)
-	st.mu.Lock()
-	revokedAt := st.revokedAt
-	st.mu.Unlock()
+	revokedAt := st.senders.revokedSince()
 	if revokedAt.IsZero() {
 		return fmt.Errorf("no permission was revoked in this scenario")
 	}
-	ttl := st.h.Settings.AuthzCacheTTL
+	ttl := st.run.AuthzCacheTTL()
 	bound := ttl + st.gatewayConfig().RequestDeadline + st.bounds().AnswerMargin // the lifetime, then one answer
 	n := 0
 	err := st.bounds().Until(ctx, bound, "a 403 for the revoked sender", func(ctx context.Context) (bool, string, error) {
@@ -286,7 +350,7 @@ func refusalNames(ctx context.Context, which string) error {
 		want, other = st.second, st.ns
 	case strings.HasPrefix(which, "the fallback namespace"):
 		// The namespace authorized is the namespace written: not the one the labels name.
-		want, other = st.h.Settings.FallbackNamespace, st.ns
+		want, other = st.run.FallbackNamespace(), st.ns
 	}
 	if !strings.Contains(resp.problem.Detail, want) {
 		return fmt.Errorf("the refusal does not name the namespace %s: %q", want, resp.problem.Detail)
@@ -301,12 +365,7 @@ func refusalNames(ctx context.Context, which string) error {
 // created the remediation request, kept by every duplicate after it.
 func recordsSender(ctx context.Context, name, kind, target, which string) error {
 	st := state(ctx)
-	st.mu.Lock()
-	s := st.sender
-	if which == "the first sender" {
-		s = st.firstSender
-	}
-	st.mu.Unlock()
+	s := st.senders.named(which)
 	if s == nil || s.token == "" {
 		return fmt.Errorf("the scenario has no sender of its own to compare with")
 	}
@@ -329,9 +388,9 @@ func readMetricsAs(ctx context.Context, who string) error {
 	case "without a token":
 		req.noAuthorization = true
 	case "with the sender's token":
-		req.authorization = "Bearer " + st.h.Sender.Token
+		req.authorization = "Bearer " + st.run.SenderToken()
 	case "with the scraper's token":
-		req.authorization = "Bearer " + st.h.Scraper.Token
+		req.authorization = "Bearer " + st.run.ScraperToken()
 	}
 	_, err := st.send(ctx, req)
 	return err

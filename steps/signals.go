@@ -63,7 +63,7 @@ func sendFiringAlert(ctx context.Context, verb, name, severity, kind, target, wh
 		}
 		a.namespace = st.second
 	case " in a namespace that does not exist":
-		st.missing = st.h.Namespaces.Missing(st.name)
+		st.missing = st.run.MissingNamespace(st.name)
 		a.namespace = st.missing
 	}
 	resp, err := st.send(ctx, jsonRequest(alertPath, notification([]alert{a}, time.Now())))
@@ -94,15 +94,16 @@ func sendBatchAsync(ctx context.Context, table *godog.Table) error {
 	return nil
 }
 
-// sendAsync posts a notification without waiting: its answer arrives on st.inflight.
+// sendAsync posts a notification without waiting: its answer arrives on the exchange's
+// inflight channel.
 func (st *scenario) sendAsync(ctx context.Context, body []byte) {
-	st.inflight = make(chan *response, 1)
+	answer := st.exchange.awaitAnswer()
 	go func() {
 		resp, err := st.send(context.WithoutCancel(ctx), jsonRequest(alertPath, body))
 		if err != nil {
 			resp = &response{code: 0, body: []byte(err.Error())}
 		}
-		st.inflight <- resp
+		answer <- resp
 	}()
 }
 
@@ -186,14 +187,7 @@ func sendRecorded(ctx context.Context, verb, name string) error {
 	return checkPrecondition(st, verb, resp)
 }
 
-func (st *scenario) lastSent() (sentRequest, error) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if st.last == nil {
-		return sentRequest{}, fmt.Errorf("nothing was sent before, so nothing can be sent again")
-	}
-	return *st.last, nil
-}
+func (st *scenario) lastSent() (sentRequest, error) { return st.exchange.lastSent() }
 
 func sendSameAgain(ctx context.Context, times int) error {
 	st := state(ctx)
@@ -339,6 +333,6 @@ func sendWithMethod(ctx context.Context, method string) error {
 
 func secondNamespace(ctx context.Context) error {
 	st := state(ctx)
-	st.second = st.h.Namespaces.Name(st.name + " second")
+	st.second = st.run.NamespaceName(st.name + " second")
 	return st.createNamespace(ctx, st.second)
 }

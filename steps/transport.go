@@ -38,7 +38,8 @@ func registerTransportSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the namespace holds exactly one remediation request per alert that sender sent$`, streamOnePerAlert)
 }
 
-// transport is a scenario's state of the transport steps.
+// transport is the scenario's part of the transport steps. Only the steps use it; the sender that
+// keeps sending (stream) has a lock of its own.
 type transport struct {
 	untrusting *http.Client // a client whose only root is a CA of its own
 	answer     *plainAnswer // what the last sender of these steps got
@@ -56,16 +57,6 @@ type plainAnswer struct {
 	err    error
 }
 
-// transportState is the scenario's transport state, made on first use.
-func (st *scenario) transportState() *transport {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if st.transport == nil {
-		st.transport = &transport{}
-	}
-	return st.transport
-}
-
 func untrustingSender(ctx context.Context) error {
 	st := state(ctx)
 	ca, err := pki.NewCA("a CA the gateway's certificate is not from", time.Hour)
@@ -76,13 +67,13 @@ func untrustingSender(ctx context.Context) error {
 	pool.AddCert(ca.Cert)
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	st.transportState().untrusting = &http.Client{Transport: t}
+	st.transport.untrusting = &http.Client{Transport: t}
 	return nil
 }
 
 func sendUntrusting(ctx context.Context, name, severity, kind, target string) error {
 	st := state(ctx)
-	tr := st.transportState()
+	tr := &st.transport
 	if tr.untrusting == nil {
 		return errors.New("the scenario has no sender that distrusts the gateway: add 'Given a sender that does not trust the gateway's certificate authority'")
 	}
@@ -96,7 +87,7 @@ func sendUntrusting(ctx context.Context, name, severity, kind, target string) er
 
 func handshakeFailed(ctx context.Context) error {
 	st := state(ctx)
-	ans := st.transportState().answer
+	ans := st.transport.answer
 	if ans == nil {
 		return errors.New("the distrusting sender has sent nothing yet")
 	}
@@ -123,7 +114,7 @@ func sendPlain(ctx context.Context, name, severity, kind, target string) error {
 	}
 	u.Scheme = "http"
 	plain := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
-	st.transportState().answer = st.postWith(ctx, plain, u.String(), notification([]alert{a}, time.Now()))
+	st.transport.answer = st.postWith(ctx, plain, u.String(), notification([]alert{a}, time.Now()))
 	return nil
 }
 
@@ -132,7 +123,7 @@ func sendPlain(ctx context.Context, name, severity, kind, target string) error {
 // HTTPS server".
 func plainRefused(ctx context.Context) error {
 	st := state(ctx)
-	ans := st.transportState().answer
+	ans := st.transport.answer
 	if ans == nil {
 		return errors.New("no plain HTTP request was sent yet")
 	}
@@ -197,7 +188,7 @@ type streamed struct {
 
 func startStream(ctx context.Context) error {
 	st := state(ctx)
-	tr := st.transportState()
+	tr := &st.transport
 	if tr.stream != nil {
 		return errors.New("the scenario already has a sender that keeps sending")
 	}
@@ -259,7 +250,7 @@ func (s *stream) stop() {
 }
 
 func (st *scenario) theStream() (*stream, error) {
-	s := st.transportState().stream
+	s := st.transport.stream
 	if s == nil {
 		return nil, errors.New("the scenario has no sender that keeps sending: add 'Given a sender that keeps sending new alerts, each on a new connection'")
 	}
@@ -287,7 +278,7 @@ func replaceCertificate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("the gateway's certificate %s: %w", dir, err)
 	}
-	tr := st.transportState()
+	tr := &st.transport
 	tr.oldSerial = oldCert.SerialNumber.String()
 	err = st.bounds().Await(ctx, "the sender to have an alert answered over the gateway's first certificate", func(context.Context) (bool, string, error) {
 		for _, r := range s.snapshot() {
@@ -300,7 +291,7 @@ func replaceCertificate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pair, err := st.h.IssueGatewayCertificate("kubernaut-gateway " + st.ns + " renewed")
+	pair, err := st.run.IssueGatewayCertificate("kubernaut-gateway " + st.ns + " renewed")
 	if err != nil {
 		return err
 	}
@@ -324,7 +315,7 @@ func newCertificatePresented(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	tr := st.transportState()
+	tr := &st.transport
 	if tr.newSerial == "" {
 		return errors.New("the gateway's certificate was not replaced")
 	}
