@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -148,51 +146,24 @@ func (r *run) setup(ctx context.Context, undo *lifecycle.Stack) error {
 	undo.Push("the soak gateway", func(context.Context) error { return gw.Stop() })
 	r.printf("soak: dedicated gateway %s (pid %d), API through fault proxy %s", gw.Process.URL(), gw.Process.Pid(), gw.Proxy.URL())
 
-	dir, err := os.MkdirTemp("", "soak-")
-	if err != nil {
-		return fmt.Errorf("creating the soak's work directory: %w", err)
-	}
-	undo.Push("the soak's work directory "+dir, func(context.Context) error { return os.RemoveAll(dir) })
-	return r.startAlertmanagers(ctx, dir, undo)
+	return r.startAlertmanagers(ctx, undo)
 }
 
-// startAlertmanagers starts the Alertmanagers, each in a work directory of its own, all routed
-// to the soak gateway with the sender's token.
-func (r *run) startAlertmanagers(ctx context.Context, dir string, undo *lifecycle.Stack) error {
-	tokenFile := filepath.Join(dir, "sender-token")
-	if err := os.WriteFile(tokenFile, []byte(r.h.Sender.Token), 0o600); err != nil {
-		return fmt.Errorf("writing the sender's token for Alertmanager: %w", err)
-	}
-	// The gateway serves HTTPS: Alertmanager verifies its certificate with the run's CA.
-	caFile := filepath.Join(dir, "gateway-ca.crt")
-	if err := os.WriteFile(caFile, r.h.GatewayCA(), 0o644); err != nil {
-		return fmt.Errorf("writing the gateway's CA for Alertmanager: %w", err)
-	}
+// startAlertmanagers starts the Alertmanagers, each in a work directory of its own with the
+// sender's token and the gateway's CA in files (harness.StartAlertmanager), all routed to the soak
+// gateway.
+func (r *run) startAlertmanagers(ctx context.Context, undo *lifecycle.Stack) error {
 	log := &lockedWriter{w: r.cfg.Log}
-	binary, err := alertmanager.EnsureBinary(ctx, log)
-	if err != nil {
-		return err
-	}
 	for i := range r.cfg.Alertmanagers {
-		work := filepath.Join(dir, fmt.Sprintf("alertmanager-%d", i+1))
-		if err := os.Mkdir(work, 0o755); err != nil {
-			return fmt.Errorf("creating %s: %w", work, err)
-		}
-		am, err := alertmanager.Start(ctx, alertmanager.Options{
-			Binary:          binary,
-			ReceiverURL:     r.gw.Process.URL() + "/api/v1/signals/prometheus",
-			BearerTokenFile: tokenFile,
-			CAFile:          caFile,
-			GroupBy:         []string{labelBatch},
-			WorkDir:         work,
-			Log:             log,
-			Bounds:          r.bounds,
-		})
+		am, err := r.h.StartAlertmanager(ctx, r.h.Sender.Token, alertmanager.Options{
+			ReceiverURL: r.gw.Process.URL() + "/api/v1/signals/prometheus",
+			GroupBy:     []string{labelBatch},
+			Log:         log,
+		}, undo)
 		if err != nil {
 			return fmt.Errorf("Alertmanager %d: %w", i+1, err)
 		}
 		r.ams = append(r.ams, am)
-		undo.Push(fmt.Sprintf("Alertmanager %d", i+1), func(context.Context) error { return am.Stop() })
 		r.printf("soak: Alertmanager %d at %s (pid %d)", i+1, am.URL(), am.Pid())
 	}
 	return nil
