@@ -73,7 +73,10 @@ Feature: Signals survive Kubernetes API failures
 
   @BR-GATEWAY-020 @BR-GATEWAY-001
   Scenario: Alertmanager redelivering a batch through an outage ends with each alert stored once
-    Given the Kubernetes API will fail attempts to create a remediation request with status 503 for the next 2 seconds
+    The outage outlasts the gateway's request deadline, so the first delivery is refused on a slow
+    API as on a fast one; Alertmanager's redeliveries then store each alert once.
+
+    Given the Kubernetes API will fail attempts to create a remediation request with status 503 for the next 6 seconds
     When Alertmanager delivers a batch of firing alerts, redelivering on 503 until it is accepted:
       | alert      | kind       | target   | severity |
       | HighMemory | pod        | web-1    | critical |

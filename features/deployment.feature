@@ -14,7 +14,7 @@ Feature: The gateway deploys as shipped, with least privilege, and can be replac
     Given the shipped gateway manifests are applied to the scenario's namespace with the gateway's container made privileged
     Then the API server refuses the gateway's Pods, naming the restricted Pod Security level
 
-  @BR-GATEWAY-051 @BR-GATEWAY-040 @dedicated-gateway @launched-gateway
+  @BR-GATEWAY-051 @BR-GATEWAY-040 @launched-gateway
   Scenario: Replacing the gateway while senders keep sending loses nothing and doubles nothing
     Given a dedicated gateway with its own path to the Kubernetes API
     And an Alertmanager that sends to the gateway
