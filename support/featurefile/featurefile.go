@@ -23,6 +23,9 @@ type Scenario struct {
 	Tags []string
 	// ExampleTags are the tags of its Examples tables.
 	ExampleTags []string
+	// Rows are the lines of an outline's example rows, one cucumber element each; nil for a
+	// plain scenario.
+	Rows []int64
 	// Steps are the texts of the steps it runs: the backgrounds' (the feature's, then the rule's),
 	// then its own.
 	Steps []string
@@ -98,6 +101,9 @@ func (w *walker) scenario(s *messages.Scenario, inherited, background []string) 
 	}
 	for _, e := range s.Examples {
 		sc.ExampleTags = append(sc.ExampleTags, tagNames(e.Tags)...)
+		for _, row := range e.TableBody {
+			sc.Rows = append(sc.Rows, row.Location.Line)
+		}
 	}
 	return sc
 }

@@ -42,7 +42,7 @@ func TestParse(t *testing.T) {
 	want := []Scenario{
 		{File: "f.feature", Line: 8, Name: "plain", Tags: []string{"@area"},
 			Steps: []string{"the feature's background", "it runs"}},
-		{File: "f.feature", Line: 19, Name: "outline", Tags: []string{"@area", "@rule-scenario"}, ExampleTags: []string{"@ex"},
+		{File: "f.feature", Line: 19, Name: "outline", Tags: []string{"@area", "@rule-scenario"}, ExampleTags: []string{"@ex"}, Rows: []int64{25},
 			Steps: []string{"the feature's background", "the rule's background", "it runs with <x>"}},
 	}
 	if !reflect.DeepEqual(got, want) {

@@ -10,12 +10,10 @@
 package shard
 
 import (
-	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -23,8 +21,7 @@ import (
 	"strings"
 	"time"
 
-	gherkin "github.com/cucumber/gherkin/go/v42"
-	messages "github.com/cucumber/messages/go/v34"
+	"github.com/kubernaut/gateway-contract/support/featurefile"
 )
 
 // Spec is one shard of a split: Index of Total, counted from 1 (E2E_SHARD=2/4). The zero Spec
@@ -85,70 +82,29 @@ func (s Scenario) Elements() []int {
 // HasTag reports whether the scenario carries tag (with its @).
 func (s Scenario) HasTag(tag string) bool { return slices.Contains(s.Tags, tag) }
 
-// Discover parses every *.feature in root/dir and lists its scenarios in file and line order.
+// Discover reads every *.feature in root/dir with featurefile (the one Gherkin walker) and lists
+// its scenarios in file and line order.
 func Discover(root, dir string) ([]Scenario, error) {
-	files, err := filepath.Glob(filepath.Join(root, dir, "*.feature"))
-	if err != nil || len(files) == 0 {
-		return nil, fmt.Errorf("no feature files in %s (err: %v)", filepath.Join(root, dir), err)
+	read, err := featurefile.ReadDir(filepath.Join(root, dir))
+	if err != nil {
+		return nil, err
 	}
-	slices.Sort(files)
-	var out []Scenario
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", f, err)
+	out := make([]Scenario, 0, len(read))
+	for _, sc := range read {
+		s := Scenario{
+			URI:  path.Join(filepath.ToSlash(dir), filepath.Base(sc.File)),
+			Line: int(sc.Line),
+			Name: sc.Name,
+			Tags: append(slices.Clone(sc.Tags), sc.ExampleTags...),
 		}
-		doc, err := gherkin.ParseGherkinDocument(bytes.NewReader(data), (&messages.Incrementing{}).NewId)
-		if err != nil {
-			return nil, fmt.Errorf("parsing %s: %w", f, err)
-		}
-		if doc.Feature == nil {
-			continue
-		}
-		uri := path.Join(filepath.ToSlash(dir), filepath.Base(f))
-		out = append(out, scenarios(uri, doc.Feature)...)
-	}
-	return out, nil
-}
-
-func scenarios(uri string, f *messages.Feature) []Scenario {
-	var out []Scenario
-	add := func(sc *messages.Scenario, outer []string) {
-		s := Scenario{URI: uri, Line: int(sc.Location.Line), Name: sc.Name, Tags: slices.Clone(outer)}
-		s.Tags = append(s.Tags, tagNames(sc.Tags)...)
-		for _, ex := range sc.Examples {
-			s.Tags = append(s.Tags, tagNames(ex.Tags)...)
-			for _, row := range ex.TableBody {
-				s.Rows = append(s.Rows, int(row.Location.Line))
-			}
+		for _, row := range sc.Rows {
+			s.Rows = append(s.Rows, int(row))
 		}
 		slices.Sort(s.Tags)
 		s.Tags = slices.Compact(s.Tags)
 		out = append(out, s)
 	}
-	feature := tagNames(f.Tags)
-	for _, c := range f.Children {
-		if c.Scenario != nil {
-			add(c.Scenario, feature)
-		}
-		if c.Rule != nil {
-			rule := append(slices.Clone(feature), tagNames(c.Rule.Tags)...)
-			for _, rc := range c.Rule.Children {
-				if rc.Scenario != nil {
-					add(rc.Scenario, rule)
-				}
-			}
-		}
-	}
-	return out
-}
-
-func tagNames(tags []*messages.Tag) []string {
-	out := make([]string, 0, len(tags))
-	for _, t := range tags {
-		out = append(out, t.Name)
-	}
-	return out
+	return out, nil
 }
 
 // Plan is a split: Shards[i] is shard i+1's scenarios in file and line order, Load[i] its
