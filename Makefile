@@ -20,7 +20,7 @@ deps:
 	cd support/alertmanager/build && $(GO) mod download
 	cd hack/tools && $(GO) mod download
 
-## controlplane: build kube-apiserver, etcd and Alertmanager from Go modules once (10-20 min cold on 2 cores, then cached)
+## controlplane: build kube-apiserver, etcd and Alertmanager from Go modules once (6 to 23 min cold on 2 cores, measured; then cached)
 controlplane:
 	$(GO) run ./support/cmd/controlplane
 

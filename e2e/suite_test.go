@@ -229,7 +229,7 @@ func featurePaths(root string, given []string) ([]string, error) {
 		}
 		file = filepath.ToSlash(filepath.Clean(strings.TrimPrefix(file, "../"))) // given from e2e/
 		if _, err := os.Stat(filepath.Join(root, file)); err != nil {
-			return nil, fmt.Errorf("feature path %s: %w (paths are relative to the project root, e.g. features/deduplication.feature:12)", p, err)
+			return nil, fmt.Errorf("feature path %s: %w (paths are relative to the project root, e.g. features/deduplication.feature:8)", p, err)
 		}
 		if line != "" {
 			file += ":" + line

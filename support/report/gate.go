@@ -39,8 +39,8 @@ func (e *GateError) Is(target error) bool { return target == ErrGate }
 // Unstable lists the scenarios that make a series of runs (make flake) untrustworthy: every
 // scenario that failed in any run, flaky or not, except the quarantined ones. A quarantined
 // scenario still runs and its pass rate is reported (its own section of the report, with its
-// reason); it is left out here because a quarantine is the report's way of saying "known and
-// tracked", and the issue its tag names is where it is fixed.
+// reason); it is left out here because a quarantine is the report's way of saying "known, and
+// here is why" (the reason its tag carries), shown in a section of its own.
 func (r *Report) Unstable() []ScenarioRef {
 	var out []ScenarioRef
 	for _, f := range r.Features {
