@@ -105,16 +105,16 @@ type Accounting struct {
 // account matches accepted alerts (by pod) with the pods of the stored RemediationRequests.
 func account(alerts int, accepted map[string]bool, storedPods []string) Accounting {
 	a := Accounting{Alerts: alerts, AlertsAccepted: len(accepted), Unaccepted: alerts - len(accepted), RemediationRequests: len(storedPods)}
-	count := map[string]int{}
+	storedPerPod := map[string]int{}
 	for _, p := range storedPods {
-		count[p]++
+		storedPerPod[p]++
 	}
 	for p := range accepted {
-		if count[p] == 0 {
+		if storedPerPod[p] == 0 {
 			a.Lost++
 		}
 	}
-	for p, n := range count {
+	for p, n := range storedPerPod {
 		if n > 1 {
 			a.Doubled += n - 1
 		}
